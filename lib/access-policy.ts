@@ -1,0 +1,54 @@
+/**
+ * The seam between the `$io` core and whoever decides access. The core asks a policy who a connecting
+ * socket is, who receives a content event and with what payload, and whether a socket may follow an
+ * entity. The Strapi plugin supplies a policy built on roles, API tokens and Strapi's sanitizer; without
+ * Strapi, {@link openAccessPolicy} lets everyone read everything.
+ *
+ * @module
+ */
+import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "./types.ts";
+
+/** One audience's copy of a content event. */
+export interface Delivery {
+  /** Audience key (sockets whose identity lists it receive this copy); `null` for every socket of `/`. */
+  audience: string | null;
+  /** What the audience receives, already sanitized for it. */
+  payload: unknown;
+}
+
+/** A policy's answer to "may this socket follow this entity?". */
+export type EntityAccessDecision =
+  | { allowed: true; /** The entity's canonical id (`documentId` under Strapi). */ id: string }
+  | { allowed: false; error: string };
+
+/** Decides who is connecting, who receives what, and who may follow which entity. */
+export interface AccessPolicy {
+  /**
+   * Identifies a connecting socket from its handshake. Throw a {@link HandshakeError} to refuse it: the
+   * client's `connect_error` carries the message and `data`.
+   */
+  identify(socket: IoSocket): Promise<SocketIdentity>;
+  /** The audiences of one content event and each one's payload. Throws `TypeError` for an unknown schema. */
+  deliveries(event: string, schema: string | ContentTypeSchema, data: unknown): Promise<Delivery[]>;
+  /** Whether a socket with `identity` may follow entity `id` of `uid` (it must exist and be readable). */
+  authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision>;
+  /** Resolves a numeric id to the canonical one, for `emitToEntity()` with a numeric id. */
+  resolveEntityId?(uid: string, id: string | number): Promise<string | null>;
+}
+
+/** A refused handshake; reaches the client as `connect_error` with `message` and `data`. */
+export class HandshakeError extends Error {
+  readonly data: { code: string; message: string };
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "HandshakeError";
+    this.data = { code, message };
+  }
+}
+
+/** The standalone policy: every socket is `public`, every event goes to everyone as `{ data }`, any entity may be followed. */
+export const openAccessPolicy: AccessPolicy = {
+  identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
+  deliveries: (_event, _schema, data) => Promise.resolve([{ audience: null, payload: { data } }]),
+  authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),
+};

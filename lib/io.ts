@@ -1,0 +1,263 @@
+/**
+ * The `$io` core: the public surface of DESIGN.md over a Socket.IO server, composed from the room,
+ * entity-subscription and transport modules, with access decisions delegated to an {@link AccessPolicy}.
+ * Usable without Strapi (tests, benchmarks, Deno, standalone servers).
+ *
+ * @module
+ */
+import type { Server as HttpServer } from "node:http";
+import { Server } from "socket.io";
+import { type AccessPolicy, HandshakeError, openAccessPolicy } from "./access-policy.ts";
+import { EntitySubscriptions } from "./entity-subscriptions.ts";
+import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
+import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
+import { audienceRoom } from "./room-names.ts";
+import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
+import { createNamespaceSet, findLocalSocket, findNamespace, type NamespaceSet } from "./socket-directory.ts";
+import { startTransport } from "./transports/select.ts";
+import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
+import type {
+  ContentTypeSchema,
+  DisconnectNotice,
+  EmitOptions,
+  EntitySubscriptionResult,
+  EntitySubscriptionsResult,
+  IoNamespace,
+  IoServer,
+  IoSocket,
+  RawEmitOptions,
+  SocketInfo,
+  SocketIO,
+} from "./types.ts";
+import { expectName, expectNames } from "./validate.ts";
+
+/** Runtime parts `createSocketIO()` can be given besides options. */
+export interface SocketIORuntime {
+  /** A node:http server to share (used by the `node-http` transport; Strapi passes its own). */
+  httpServer?: HttpServer;
+  /** Where to log. @default a console logger */
+  logger?: Logger;
+  /** Who may connect and read what. @default openAccessPolicy (everyone reads everything) */
+  policy?: AccessPolicy;
+  /** Called for every socket once it is connected and identified (the plugin registers user events here). */
+  onConnection?: (socket: IoSocket) => void;
+}
+
+/** Default reason sent with `strapi-io:disconnect` when `disconnectSocket()` is called without one. */
+const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
+
+/**
+ * Creates the Socket.IO server, starts the configured transport and returns `$io`.
+ *
+ * @example
+ * ```ts
+ * import { createSocketIO } from "strapi-io";
+ * const io = await createSocketIO({ transport: { type: "uws", port: 0 } });
+ * console.log(`clients connect to port ${io.port}`);
+ * await io.raw({ event: "hello", data: { at: Date.now() } });
+ * await io.close();
+ * ```
+ */
+export async function createSocketIO(options: IoOptions = {}, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
+  const resolved = resolveOptions(options);
+  const logger = runtime.logger ?? consoleLogger();
+  const server: IoServer = new Server(resolved.socket.serverOptions);
+  const io = new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, runtime.onConnection);
+  try {
+    io.attachTransport(await startTransport({ io: server, options: resolved, logger, httpServer: runtime.httpServer }));
+  } catch (error) {
+    // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
+    if (server.engine) server.close();
+    throw error;
+  }
+  return io;
+}
+
+/** `strapi.$io`: see {@link SocketIO} for the contract. Created by {@link createSocketIO}. */
+export class StrapiIO implements SocketIO {
+  readonly #server: IoServer;
+  readonly #namespaces: NamespaceSet;
+  readonly #policy: AccessPolicy;
+  readonly #logger: Logger;
+  readonly #entities: EntitySubscriptions;
+  #transport: TransportHandle | undefined;
+
+  /** @internal Use {@link createSocketIO}. */
+  constructor(server: IoServer, options: ResolvedIoOptions, policy: AccessPolicy, logger: Logger, onConnection?: (socket: IoSocket) => void) {
+    this.#server = server;
+    this.#namespaces = createNamespaceSet(server, options.namespaces);
+    this.#policy = policy;
+    this.#logger = logger;
+    this.#entities = new EntitySubscriptions(this.#namespaces, options.entitySubscriptions, policy, logger);
+    for (const namespace of this.#namespaces.all) {
+      namespace.use((socket, next) => {
+        this.#identify(socket).then(() => next(), (error) => next(handshakeFailure(error)));
+      });
+      namespace.on("connection", (socket) => {
+        logger.debug(`socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`);
+        this.#entities.attach(socket);
+        if (onConnection) onConnection(socket);
+      });
+    }
+  }
+
+  /** @internal Called once by {@link createSocketIO}. */
+  attachTransport(transport: TransportHandle): void {
+    this.#transport = transport;
+  }
+
+  /** The Socket.IO server. */
+  get server(): IoServer {
+    return this.#server;
+  }
+
+  /** The configured namespaces, by name without the leading slash. */
+  get namespaces(): Record<string, IoNamespace> {
+    return this.#namespaces.named;
+  }
+
+  /** Which transport runs. */
+  get transport(): RunningTransportType {
+    return this.#requireTransport().type;
+  }
+
+  /** The port clients connect to. */
+  get port(): number {
+    return this.#requireTransport().port;
+  }
+
+  /** Transport counters (slow clients disconnected, …). */
+  stats(): TransportStats {
+    return this.#requireTransport().stats();
+  }
+
+  async emit(options: EmitOptions): Promise<void> {
+    if (typeof options !== "object" || options === null) throw new TypeError("emit(): expected { event, schema, data }");
+    const { event, schema, data } = options;
+    expectName(event, "emit()", "event");
+    const eventName = `${singularNameOf(schema)}:${event}`;
+    const deliveries = await this.#policy.deliveries(event, schema, data);
+    for (const { audience, payload } of deliveries) {
+      const target = audience === null ? this.#namespaces.main : this.#namespaces.main.to(audienceRoom(audience));
+      target.emit(eventName, payload);
+    }
+  }
+
+  async raw(options: RawEmitOptions): Promise<void> {
+    if (typeof options !== "object" || options === null) throw new TypeError("raw(): expected { event, rooms?, data }");
+    const { event, rooms, data } = options;
+    expectName(event, "raw()", "event");
+    const targets = rooms === undefined ? [] : expectNames(rooms, "raw()", "rooms");
+    const main = this.#namespaces.main;
+    (targets.length === 0 ? main : main.to(targets)).emit(event, data);
+  }
+
+  joinRoom(socketId: string, room: string): boolean {
+    return joinRoom(this.#namespaces, socketId, room);
+  }
+
+  leaveRoom(socketId: string, room: string): boolean {
+    return leaveRoom(this.#namespaces, socketId, room);
+  }
+
+  getSocketsInRoom(room: string): Promise<SocketInfo[]> {
+    return getSocketsInRoom(this.#namespaces, room);
+  }
+
+  sendPrivateMessage(socketId: string, event: string, data: unknown): void {
+    expectName(socketId, "sendPrivateMessage()", "socketId");
+    expectName(event, "sendPrivateMessage()", "event");
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    // Not connected here: address its id room, which the adapter resolves on other nodes (or nowhere).
+    if (socket) socket.emit(event, data);
+    else this.#namespaces.main.to(socketId).emit(event, data);
+  }
+
+  broadcast(socketId: string, event: string, data: unknown): void {
+    expectName(socketId, "broadcast()", "socketId");
+    expectName(event, "broadcast()", "event");
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    if (socket) socket.broadcast.emit(event, data);
+    else this.#namespaces.main.except(socketId).emit(event, data);
+  }
+
+  emitToNamespace(namespace: string, event: string, data: unknown): void {
+    expectName(namespace, "emitToNamespace()", "namespace");
+    expectName(event, "emitToNamespace()", "event");
+    const target = findNamespace(this.#namespaces, namespace);
+    if (!target) {
+      const served = ["/", ...Object.keys(this.#namespaces.named)].join(", ");
+      throw new TypeError(`emitToNamespace(): 'namespace' must be a configured namespace (${served}), got '${namespace}'`);
+    }
+    target.emit(event, data);
+  }
+
+  disconnectSocket(socketId: string, reason?: string): boolean {
+    if (reason !== undefined && typeof reason !== "string") {
+      throw new TypeError(`disconnectSocket(): 'reason' must be a string when given, got ${typeof reason}`);
+    }
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    if (!socket) return false;
+    const notice: DisconnectNotice = { reason: reason || DEFAULT_DISCONNECT_REASON };
+    socket.emit("strapi-io:disconnect", notice);
+    // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
+    socket.disconnect(true);
+    return true;
+  }
+
+  subscribeToEntity(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult> {
+    return this.#entities.subscribe(socketId, uid, id);
+  }
+
+  unsubscribeFromEntity(socketId: string, uid: string, id: string | number): EntitySubscriptionResult {
+    return this.#entities.unsubscribe(socketId, uid, id);
+  }
+
+  getEntitySubscriptions(socketId: string): EntitySubscriptionsResult {
+    return this.#entities.list(socketId);
+  }
+
+  emitToEntity(uid: string, id: string | number, event: string, data: unknown): void {
+    this.#entities.emit(uid, id, event, data);
+  }
+
+  getEntityRoomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
+    return this.#entities.roomSockets(uid, id);
+  }
+
+  /** Disconnects every client and frees the transport (listen socket, shared-server listeners). Idempotent. */
+  async close(): Promise<void> {
+    await this.#transport?.close();
+  }
+
+  async #identify(socket: IoSocket): Promise<void> {
+    const identity = await this.#policy.identify(socket);
+    socket.data = { ...identity, entitySubscriptions: [] };
+    for (const audience of identity.audiences ?? []) await socket.join(audienceRoom(audience));
+  }
+
+  #requireTransport(): TransportHandle {
+    if (!this.#transport) throw new Error("strapi-io: the transport has not started");
+    return this.#transport;
+  }
+}
+
+/** `article` from `"api::article.article"` or from a schema's `info.singularName`. */
+function singularNameOf(schema: string | ContentTypeSchema): string {
+  if (typeof schema === "string") {
+    const match = /^[a-z0-9-]+::[a-z0-9-]+\.([a-z0-9-]+)$/i.exec(schema);
+    if (!match?.[1]) throw new TypeError(`emit(): 'schema' must be a content-type uid like 'api::article.article', got '${schema}'`);
+    return match[1];
+  }
+  const singularName = (schema as ContentTypeSchema | null)?.info?.singularName;
+  if (typeof singularName !== "string" || singularName === "") {
+    throw new TypeError("emit(): 'schema' must be a content-type uid or a schema object with info.singularName");
+  }
+  return singularName;
+}
+
+/** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */
+function handshakeFailure(error: unknown): HandshakeError {
+  if (error instanceof HandshakeError) return error;
+  return new HandshakeError("handshake_failed", `Handshake failed: ${errorMessage(error)}`);
+}

@@ -1,0 +1,168 @@
+/**
+ * Options of the `$io` core: the one place that states every default and validates what a user wrote.
+ * The Strapi plugin's config (`config/plugins.ts` → `io.config`) is resolved by the same function at boot,
+ * so a bad value fails there with a message naming the key and the value.
+ *
+ * @module
+ */
+import type { ServerOptions } from "socket.io";
+
+/** Which server carries Socket.IO. */
+export const TRANSPORT_TYPES = ["auto", "uws", "node-http"] as const;
+/** Which server carries Socket.IO: `auto` picks `uws` where uWebSockets.js loads, else `node-http`. */
+export type TransportType = (typeof TRANSPORT_TYPES)[number];
+
+/** Where and how Socket.IO is served. */
+export interface TransportOptions {
+  /**
+   * `uws` serves Socket.IO from a uWebSockets.js App on its own host/port; `node-http` attaches to a
+   * node:http server (Strapi's own, or one created on `host`/`port`); `auto` picks `uws` where
+   * uWebSockets.js loads natively and says why when it falls back.
+   * @default "auto"
+   */
+  type?: TransportType;
+  /** Interface to listen on when strapi-io owns the listening socket. @default "0.0.0.0" */
+  host?: string;
+  /** Port to listen on when strapi-io owns the listening socket; `0` picks a free one (read it back from `$io.port`). @default 1338 */
+  port?: number;
+  /** Offer HTTP long-polling as a fallback when a client cannot open a WebSocket. @default true */
+  polling?: boolean;
+  /**
+   * Bytes that may queue for one slow WebSocket client before it is disconnected (close code 1013, with
+   * a reason) so that it reconnects and refetches, rather than silently missing messages.
+   * @default 1048576 (1 MiB)
+   */
+  maxBackpressure?: number;
+}
+
+/** Entity subscriptions: clients follow single documents. */
+export interface EntitySubscriptionOptions {
+  /** Accept `subscribe-entity` requests and `subscribeToEntity()` calls. @default true */
+  enabled?: boolean;
+  /** Most entities one socket may follow at once. @default 100 */
+  maxPerSocket?: number;
+  /** Content-type uids that may be followed; `null` allows every type the socket may read. @default null */
+  allowedContentTypes?: readonly string[] | null;
+}
+
+/** Socket.IO settings. */
+export interface SocketOptions {
+  /**
+   * Passed through to Socket.IO's `Server` (`cors`, `pingInterval`, `maxHttpBufferSize`, `path`, …).
+   * `transports` is derived from `transport.polling` and must not be set here.
+   * @default {}
+   */
+  serverOptions?: Partial<Omit<ServerOptions, "transports">>;
+}
+
+/** Everything `createSocketIO()` and the Strapi plugin accept. Every key is optional. */
+export interface IoOptions {
+  /** Where and how Socket.IO is served. */
+  transport?: TransportOptions;
+  /** Socket.IO settings. */
+  socket?: SocketOptions;
+  /** Extra namespaces (besides `/`), e.g. `["chat"]`; each is guarded like `/`. @default [] */
+  namespaces?: readonly string[];
+  /** Entity-subscription settings. */
+  entitySubscriptions?: EntitySubscriptionOptions;
+}
+
+/** Options with every default applied: what the rest of `lib/` reads. */
+export interface ResolvedIoOptions {
+  transport: Required<TransportOptions>;
+  socket: { serverOptions: Partial<ServerOptions> };
+  /** Namespace names without the leading slash. */
+  namespaces: string[];
+  entitySubscriptions: {
+    enabled: boolean;
+    maxPerSocket: number;
+    allowedContentTypes: readonly string[] | null;
+  };
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = {
+  transport: { type: "auto", host: "0.0.0.0", port: 1338, polling: true, maxBackpressure: 1024 * 1024 },
+  path: "/socket.io",
+  entitySubscriptions: { enabled: true, maxPerSocket: 100, allowedContentTypes: null },
+} as const;
+
+const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
+
+/**
+ * Merges `options` with the defaults and validates the result.
+ * @throws {TypeError} naming the key and the value, e.g. `strapi-io: 'transport.port' must be an integer from 0 to 65535, got -1`.
+ */
+export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
+  expectPlainObject(options, "(config)");
+  const transport = options.transport ?? {};
+  expectPlainObject(transport, "transport");
+  const socket = options.socket ?? {};
+  expectPlainObject(socket, "socket");
+  const entity = options.entitySubscriptions ?? {};
+  expectPlainObject(entity, "entitySubscriptions");
+
+  const type = transport.type ?? DEFAULTS.transport.type;
+  if (!TRANSPORT_TYPES.includes(type)) fail("transport.type", `one of ${TRANSPORT_TYPES.join(", ")}`, type);
+  const host = transport.host ?? DEFAULTS.transport.host;
+  if (typeof host !== "string" || host === "") fail("transport.host", "a non-empty string", host);
+  const port = transport.port ?? DEFAULTS.transport.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail("transport.port", "an integer from 0 to 65535", port);
+  const polling = transport.polling ?? DEFAULTS.transport.polling;
+  if (typeof polling !== "boolean") fail("transport.polling", "a boolean", polling);
+  const maxBackpressure = transport.maxBackpressure ?? DEFAULTS.transport.maxBackpressure;
+  if (!Number.isInteger(maxBackpressure) || maxBackpressure < 1024) {
+    fail("transport.maxBackpressure", "an integer number of bytes, at least 1024", maxBackpressure);
+  }
+
+  const serverOptions = socket.serverOptions ?? {};
+  expectPlainObject(serverOptions, "socket.serverOptions");
+  if ("transports" in serverOptions) {
+    fail("socket.serverOptions.transports", "unset (use 'transport.polling' to switch long-polling)", serverOptions.transports);
+  }
+  const path = serverOptions.path ?? DEFAULTS.path;
+  if (typeof path !== "string" || !path.startsWith("/")) fail("socket.serverOptions.path", "a path starting with '/'", path);
+
+  const namespaces = options.namespaces ?? [];
+  if (!Array.isArray(namespaces)) fail("namespaces", "an array of namespace names", namespaces);
+  const namespaceNames = namespaces.map((name, index) => {
+    const bare = typeof name === "string" ? name.replace(/^\//, "") : name;
+    if (typeof bare !== "string" || !NAMESPACE_NAME.test(bare)) fail(`namespaces[${index}]`, "a namespace name like 'chat'", name);
+    return bare as string;
+  });
+  const duplicate = namespaceNames.find((name, index) => namespaceNames.indexOf(name) !== index);
+  if (duplicate !== undefined) fail("namespaces", "names without duplicates", duplicate);
+
+  const enabled = entity.enabled ?? DEFAULTS.entitySubscriptions.enabled;
+  if (typeof enabled !== "boolean") fail("entitySubscriptions.enabled", "a boolean", enabled);
+  const maxPerSocket = entity.maxPerSocket ?? DEFAULTS.entitySubscriptions.maxPerSocket;
+  if (!Number.isInteger(maxPerSocket) || maxPerSocket < 1) fail("entitySubscriptions.maxPerSocket", "a positive integer", maxPerSocket);
+  const allowed = entity.allowedContentTypes ?? DEFAULTS.entitySubscriptions.allowedContentTypes;
+  if (allowed !== null && (!Array.isArray(allowed) || allowed.some((uid) => typeof uid !== "string" || uid === ""))) {
+    fail("entitySubscriptions.allowedContentTypes", "an array of content-type uids or null", allowed);
+  }
+
+  return {
+    transport: { type, host, port, polling, maxBackpressure },
+    socket: { serverOptions: { ...serverOptions, path, transports: polling ? ["websocket", "polling"] : ["websocket"] } },
+    namespaces: namespaceNames,
+    entitySubscriptions: { enabled, maxPerSocket, allowedContentTypes: allowed },
+  };
+}
+
+/** Formats a config error the same way everywhere: key, expectation, offending value. */
+export function fail(key: string, expected: string, got: unknown): never {
+  throw new TypeError(`strapi-io: '${key}' must be ${expected}, got ${describe(got)}`);
+}
+
+/** A short, log-safe rendering of a value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
+  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+function expectPlainObject(value: unknown, key: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(key, "an object", value);
+}

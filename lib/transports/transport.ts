@@ -1,0 +1,38 @@
+/**
+ * The small contract every transport implements: attach a Socket.IO server to a runtime's server, report
+ * where it listens, count what it had to refuse, and free everything on `close()`.
+ *
+ * @module
+ */
+import type { Server as HttpServer } from "node:http";
+import type { Logger } from "../logger.ts";
+import type { ResolvedIoOptions } from "../options.ts";
+import type { IoServer } from "../types.ts";
+
+/** Transports that actually run (`auto` resolves to one of them). */
+export type RunningTransportType = "uws" | "node-http";
+
+/** What a transport needs to start. */
+export interface TransportContext {
+  io: IoServer;
+  options: ResolvedIoOptions;
+  logger: Logger;
+  /** An existing node:http server to share (Strapi's); `node-http` creates its own when absent. */
+  httpServer?: HttpServer;
+}
+
+/** Counters a transport keeps. */
+export interface TransportStats {
+  /** Sockets disconnected because their send backlog passed `transport.maxBackpressure`. */
+  backpressureDisconnects: number;
+}
+
+/** A started transport. */
+export interface TransportHandle {
+  readonly type: RunningTransportType;
+  /** The port clients connect to (read back from the listening socket, so `0` resolves to the real one). */
+  readonly port: number;
+  stats(): TransportStats;
+  /** Closes the listening socket (or detaches from a shared server) and every connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,155 @@
+/**
+ * Public types of `$io`: the contract of DESIGN.md, and the typed event maps threaded through Socket.IO's
+ * generics (`ServerToClientEvents`, `ClientToServerEvents`, `SocketData`).
+ *
+ * @module
+ */
+import type { Namespace, Server, Socket } from "socket.io";
+
+/** A Strapi content-type schema, or the part of one that `emit()` needs. */
+export interface ContentTypeSchema {
+  uid?: string;
+  info: { singularName: string; pluralName?: string; displayName?: string };
+  [key: string]: unknown;
+}
+
+/** Arguments of `$io.emit()`. */
+export interface EmitOptions {
+  /** Action name; clients receive `<singularName>:<event>`, e.g. `article:create`. */
+  event: string;
+  /** A content-type uid (`"api::article.article"`) or a schema object. */
+  schema: string | ContentTypeSchema;
+  /** The document (or, for `delete`, its identifiers). */
+  data: unknown;
+}
+
+/** Arguments of `$io.raw()`. */
+export interface RawEmitOptions {
+  /** Event name, sent as given. */
+  event: string;
+  /** Room or rooms to send to; everyone when absent or empty. */
+  rooms?: string | readonly string[];
+  /** Sent exactly as given: no checks, no sanitizing, no wrapping. */
+  data: unknown;
+}
+
+/** A connected socket, as `getSocketsInRoom()` reports it. */
+export interface SocketInfo {
+  id: string;
+  userId?: string | number;
+  role?: string;
+  /** The socket's rooms, without its own id room and without strapi-io's internal audience rooms. */
+  rooms: string[];
+}
+
+/** One followed entity. */
+export interface EntitySubscription {
+  uid: string;
+  /** The entity's `documentId` (numeric ids are resolved to it when a resolver is available). */
+  id: string;
+  room: string;
+}
+
+/** Result of `subscribeToEntity()` / `unsubscribeFromEntity()`. */
+export interface EntitySubscriptionResult {
+  success: boolean;
+  room?: string;
+  uid?: string;
+  id?: string;
+  error?: string;
+}
+
+/** Result of `getEntitySubscriptions()`. */
+export interface EntitySubscriptionsResult {
+  success: boolean;
+  subscriptions?: EntitySubscription[];
+  error?: string;
+}
+
+/** Who is behind a socket; set once at the handshake. */
+export interface SocketIdentity {
+  userId?: string | number;
+  /** A user-facing role name or type, e.g. `"public"`, `"authenticated"`, `"api-token:read-only"`. */
+  role?: string;
+  /** A log-safe summary of the user (never the password or tokens). */
+  user?: Record<string, unknown> | null;
+  /** Internal audience keys: the socket joins one room per key; `emit()` addresses audiences by key. */
+  audiences?: string[];
+}
+
+/** Per-socket data (`socket.data`). */
+export interface SocketData extends SocketIdentity {
+  /** Entities this socket follows. */
+  entitySubscriptions?: EntitySubscription[];
+}
+
+/** Payload of the `strapi-io:disconnect` event sent before `disconnectSocket()` closes a socket. */
+export interface DisconnectNotice {
+  reason: string;
+}
+
+/** Request payload of the client events `subscribe-entity` / `unsubscribe-entity`. */
+export interface EntitySubscriptionRequest {
+  uid: string;
+  id: string | number;
+}
+
+/** Events the server sends. Content events are named `<singularName>:<action>` and carry `{ data }`. */
+export interface ServerToClientEvents {
+  "strapi-io:disconnect": (notice: DisconnectNotice) => void;
+  [event: string]: (...args: any[]) => void;
+}
+
+/** Events a client may send; custom ones come from the plugin's `events` config. */
+export interface ClientToServerEvents {
+  "subscribe-entity": (request: EntitySubscriptionRequest, ack: (result: EntitySubscriptionResult) => void) => void;
+  "unsubscribe-entity": (request: EntitySubscriptionRequest, ack: (result: EntitySubscriptionResult) => void) => void;
+  "get-entity-subscriptions": (ack: (result: EntitySubscriptionsResult) => void) => void;
+  [event: string]: (...args: any[]) => void;
+}
+
+/** Events between cluster nodes (none of strapi-io's own yet). */
+export type InterServerEvents = Record<string, never>;
+
+/** The typed Socket.IO server behind `$io.server`. */
+export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+/** A typed namespace of `$io.namespaces`. */
+export type IoNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+/** A typed server-side socket. */
+export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** The public surface of `strapi.$io` (DESIGN.md, "The public surface"). */
+export interface SocketIO {
+  /** Delivers `<singularName>:<event>` to every audience allowed to read it, each with its own sanitized copy. */
+  emit(options: EmitOptions): Promise<void>;
+  /** Sends `data` exactly as given, to `rooms` or to everyone. */
+  raw(options: RawEmitOptions): Promise<void>;
+  /** Adds a socket to a room; `false` if the socket is not found. */
+  joinRoom(socketId: string, room: string): boolean;
+  /** Removes a socket from a room; `false` if the socket is not found. */
+  leaveRoom(socketId: string, room: string): boolean;
+  /** Every socket in the room, across namespaces. */
+  getSocketsInRoom(room: string): Promise<SocketInfo[]>;
+  /** Sends to that socket only. */
+  sendPrivateMessage(socketId: string, event: string, data: unknown): void;
+  /** Sends to everyone except that socket. */
+  broadcast(socketId: string, event: string, data: unknown): void;
+  /** Sends to every socket of a configured namespace. */
+  emitToNamespace(namespace: string, event: string, data: unknown): void;
+  /** Disconnects a socket; it first receives `strapi-io:disconnect` with the reason. `false` if not found. */
+  disconnectSocket(socketId: string, reason?: string): boolean;
+  /** Makes a socket follow one entity, after checking it exists and the socket may read it. */
+  subscribeToEntity(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult>;
+  /** Stops a socket following one entity. */
+  unsubscribeFromEntity(socketId: string, uid: string, id: string | number): EntitySubscriptionResult;
+  /** The entities a socket follows. */
+  getEntitySubscriptions(socketId: string): EntitySubscriptionsResult;
+  /** Sends to the sockets following that entity. */
+  emitToEntity(uid: string, id: string | number, event: string, data: unknown): void;
+  /** The sockets following that entity, with their user. */
+  getEntityRoomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>>;
+  /** The Socket.IO server. */
+  readonly server: IoServer;
+  /** The configured namespaces, by name (without the leading slash). */
+  readonly namespaces: Record<string, IoNamespace>;
+}

@@ -1,0 +1,31 @@
+/**
+ * Argument checks for `$io` methods: a `TypeError` whose message names the method, the argument and the
+ * value it got.
+ *
+ * @module
+ */
+import { describe } from "./options.ts";
+
+/** Throws unless `value` is a non-empty string. */
+export function expectName(value: unknown, method: string, argument: string): asserts value is string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`${method}: '${argument}' must be a non-empty string, got ${describe(value)}`);
+  }
+}
+
+/** Throws unless `value` is a non-empty string or an array of them; returns them as an array. */
+export function expectNames(value: unknown, method: string, argument: string): string[] {
+  const names = Array.isArray(value) ? value : [value];
+  names.forEach((name, index) => expectName(name, method, Array.isArray(value) ? `${argument}[${index}]` : argument));
+  return names as string[];
+}
+
+/** Whether `value` is a usable entity id: a non-empty string or a positive integer. */
+export function isEntityId(value: unknown): value is string | number {
+  return (typeof value === "string" && value !== "") || (Number.isInteger(value) && (value as number) > 0);
+}
+
+/** Whether `value` looks like a content-type uid (`api::article.article`, `plugin::users-permissions.user`). */
+export function isContentTypeUid(value: unknown): value is string {
+  return typeof value === "string" && /^[a-z0-9-]+::[a-z0-9-]+\.[a-z0-9-]+$/i.test(value);
+}

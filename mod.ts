@@ -1,0 +1,61 @@
+/**
+ * strapi-io — the realtime layer for Strapi v5: Socket.IO on uWebSockets.js, with content events
+ * delivered per role and sanitized, rooms, private messages, namespaces and entity subscriptions.
+ *
+ * Inside Strapi, install the plugin and use `strapi.$io`. Standalone (tests, Deno, a plain server):
+ *
+ * @example
+ * ```ts
+ * import { createSocketIO } from "strapi-io";
+ *
+ * const io = await createSocketIO({ transport: { type: "node-http", port: 3000 } });
+ * io.server.on("connection", (socket) => io.joinRoom(socket.id, "lobby"));
+ * await io.raw({ event: "news", rooms: "lobby", data: { headline: "Hello" } });
+ * ```
+ *
+ * @module
+ */
+
+export { createSocketIO, StrapiIO } from "./lib/io.ts";
+export type { SocketIORuntime } from "./lib/io.ts";
+
+export { DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
+export type {
+  EntitySubscriptionOptions,
+  IoOptions,
+  ResolvedIoOptions,
+  SocketOptions,
+  TransportOptions,
+  TransportType,
+} from "./lib/options.ts";
+
+export { HandshakeError, openAccessPolicy } from "./lib/access-policy.ts";
+export type { AccessPolicy, Delivery, EntityAccessDecision } from "./lib/access-policy.ts";
+
+export { audienceRoom, entityRoom } from "./lib/room-names.ts";
+export { consoleLogger } from "./lib/logger.ts";
+export type { Logger } from "./lib/logger.ts";
+
+export { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "./lib/transports/uws.ts";
+export type { RunningTransportType, TransportStats } from "./lib/transports/transport.ts";
+
+export type {
+  ClientToServerEvents,
+  ContentTypeSchema,
+  DisconnectNotice,
+  EmitOptions,
+  EntitySubscription,
+  EntitySubscriptionRequest,
+  EntitySubscriptionResult,
+  EntitySubscriptionsResult,
+  InterServerEvents,
+  IoNamespace,
+  IoServer,
+  IoSocket,
+  RawEmitOptions,
+  ServerToClientEvents,
+  SocketData,
+  SocketIdentity,
+  SocketInfo,
+  SocketIO,
+} from "./lib/types.ts";
