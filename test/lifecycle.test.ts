@@ -50,6 +50,15 @@ describe("lifecycle: a fixed port", () => {
     await second.cleanup();
   });
 
+  it("a second uWS server on the same port fails instead of silently sharing it", async () => {
+    const probe = await startHarness("node-http");
+    const { port } = probe.io;
+    await probe.cleanup();
+    const first = await startHarness("uws", { transport: { port } });
+    await assert.rejects(startHarness("uws", { transport: { port } }), /could not listen/);
+    await first.cleanup();
+  });
+
   it("fails clearly when the port is taken", async () => {
     const taken = await startHarness("node-http");
     await assert.rejects(startHarness("uws", { transport: { port: taken.io.port } }), /could not listen/);

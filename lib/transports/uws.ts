@@ -25,6 +25,8 @@ export const BACKPRESSURE_CLOSE_REASON = "strapi-io: send backlog over maxBackpr
  * that even then nothing is dropped silently: uWS closes it instead.
  */
 const HARD_LIMIT_HEADROOM = 8 * 1024 * 1024;
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, absent at run time). */
+const LISTEN_EXCLUSIVE_PORT = 1;
 
 /** Outcome of trying to load uWebSockets.js. */
 export type UwsAvailability = { ok: true; uws: Uws } | { ok: false; reason: string };
@@ -81,7 +83,11 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
   io.bind(engine as never);
 
   const listenSocket = await new Promise<ListenSocket>((resolve, reject) => {
-    app.listen(host, port, (socket) => {
+    // Exclusive: uWS otherwise sets SO_REUSEPORT, and a second server on the same port would silently
+    // share its connections instead of failing.
+    // The native listen(host, port, options, cb) exists; the published typings only declare it without host.
+    const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: ListenSocket | false) => void) => void;
+    listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (socket) resolve(socket);
       else reject(new Error(`strapi-io: uWS could not listen on ${host}:${port} (port in use or not permitted)`));
     });

@@ -1,0 +1,72 @@
+/**
+ * The io plugin in a real Strapi 5.54.0: strapi.$io exists after bootstrap, serves clients on its
+ * transport, and destroy frees the port.
+ */
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { io as connect } from "socket.io-client";
+import { nextEvent } from "../support/harness.ts";
+import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+describe("io plugin in Strapi (uws transport)", () => {
+  let app: BootedStrapi;
+  before(async () => {
+    // A fixed port, as in production: uWS sets SO_REUSEADDR only on fixed ports, so only then is the port
+    // re-bindable right after close (with port 0, closed connections' TIME_WAIT holds it for a minute).
+    app = await bootStrapi({ transport: { type: "uws", port: await freePort(), host: "127.0.0.1" }, namespaces: ["chat"] });
+  });
+
+  it("bootstrap gives strapi.$io, serving Socket.IO on uWS's own port", async () => {
+    // strapi.$io comes from the built dist/ (what Strapi loads), so compare by the contract, not by class.
+    for (const member of ["emit", "raw", "joinRoom", "leaveRoom", "getSocketsInRoom", "sendPrivateMessage", "broadcast", "emitToNamespace", "disconnectSocket", "subscribeToEntity", "unsubscribeFromEntity", "getEntitySubscriptions", "emitToEntity", "getEntityRoomSockets"]) {
+      assert.equal(typeof app.strapi.$io[member], "function", member);
+    }
+    assert.equal(app.strapi.$io.server.constructor.name, "Server");
+    assert.equal(app.io.transport, "uws");
+    assert.notEqual(app.ioUrl, app.url);
+    assert.deepEqual(Object.keys(app.io.namespaces), ["chat"]);
+    const client = connect(app.ioUrl, { transports: ["websocket"], forceNew: true, reconnection: false });
+    await nextEvent(client, "connect");
+    const got = nextEvent(client, "hello");
+    await app.io.raw({ event: "hello", data: { from: "strapi" } });
+    assert.deepEqual(await got, { from: "strapi" });
+    assert.deepEqual((await app.io.getSocketsInRoom(client.id!)).map((info) => info.role), ["public"]);
+    client.disconnect();
+  });
+
+  it("emit() refuses to send content until the permission-aware policy is in place (never unsanitized)", async () => {
+    await assert.rejects(app.io.emit({ event: "create", schema: "api::article.article", data: { documentId: "x" } }), /permission-aware policy/);
+  });
+
+  it("Strapi's REST API keeps working beside it", async () => {
+    assert.equal((await fetch(`${app.url}/_health`)).status, 204);
+    // No permission granted to the public role: Strapi's own refusal, untouched by the plugin.
+    assert.equal((await fetch(`${app.url}/api/articles`)).status, 401);
+  });
+
+  after(async () => {
+    const { port } = app.io;
+    await app.destroy();
+    assert.equal(await portIsFree(port), true, "destroy frees the uWS port");
+    assert.equal(app.strapi.$io, undefined);
+  });
+});
