@@ -2,17 +2,9 @@
  * Start and stop, twice in one process, on every transport: the port is free afterwards and no handle is left.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { nextEvent, startHarness, TRANSPORTS } from "./support/harness.ts";
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-}
+import { freePort, portIsFree } from "./support/ports.ts";
 
 /** Handles that keep the process alive, by kind (timers excluded: socket.io-client leaves unref'd ones). */
 function liveHandles(): string[] {
@@ -51,9 +43,7 @@ describe("lifecycle: a fixed port", () => {
   });
 
   it("a second uWS server on the same port fails instead of silently sharing it", async () => {
-    const probe = await startHarness("node-http");
-    const { port } = probe.io;
-    await probe.cleanup();
+    const port = await freePort();
     const first = await startHarness("uws", { transport: { port } });
     await assert.rejects(startHarness("uws", { transport: { port } }), /could not listen/);
     await first.cleanup();

@@ -26,14 +26,19 @@ export interface BootedStrapi {
 /** Loads and starts the fixture app; `ioConfig` becomes `io.config` in its config/plugins.js. */
 export async function bootStrapi(ioConfig: IoOptions = { transport: { port: 0, host: "127.0.0.1" } }): Promise<BootedStrapi> {
   process.env.NODE_ENV = "test";
-  process.env.STRAPI_LOG_LEVEL ??= "warn";
   const dataDir = mkdtempSync(join(tmpdir(), "strapi-io-"));
   process.env.DATABASE_FILENAME = join(dataDir, "data.db");
   process.env.STRAPI_IO_CONFIG = JSON.stringify(ioConfig);
   // Strapi's ESM build imports directory paths Node's ESM resolver rejects; its CommonJS build loads.
   const { createStrapi } = createRequire(import.meta.url)("@strapi/strapi");
-  const strapi = await createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false }).load();
-  await strapi.listen();
+  let strapi;
+  try {
+    strapi = await createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false }).load();
+    await strapi.listen();
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true }); // a refused boot (bad config) leaves nothing behind
+    throw error;
+  }
   const port = (strapi.server.httpServer.address() as AddressInfo).port;
   const io = strapi.$io as StrapiIO;
   return {
