@@ -29,6 +29,24 @@ export type {
   TransportType,
 } from "./lib/options.ts";
 
+export { strapiPlugin } from "./lib/strapi/plugin.ts";
+export { AUTH_STRATEGIES } from "./lib/strapi/auth.ts";
+export type { AuthStrategy } from "./lib/strapi/auth.ts";
+export { CONTENT_EVENT_ACTIONS, EMIT_PERMISSIONS, resolvePluginOptions } from "./lib/strapi/plugin-options.ts";
+export type {
+  ClientEventContext,
+  ClientEventHandler,
+  ContentEventAction,
+  ContentTypeEvents,
+  EmitPermission,
+  PluginHooks,
+  PluginOptions,
+  PopulateOption,
+  ResolvedPluginOptions,
+} from "./lib/strapi/plugin-options.ts";
+// Types `strapi.$io` for apps that import this package (augments Strapi's own `Strapi` interface).
+import "./lib/strapi/augment.ts";
+
 export { HandshakeError, openAccessPolicy } from "./lib/access-policy.ts";
 export type { AccessPolicy, Delivery, EntityAccessDecision } from "./lib/access-policy.ts";
 

@@ -8,11 +8,14 @@
  */
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "./types.ts";
 
-/** One audience's copy of a content event. */
+/**
+ * One copy of a content event and who receives it: every socket of `/`, or the sockets of `/` that are in
+ * at least one of `rooms` and in none of `except`. Rooms are named with `audienceRoom()` / `entityRoom()`.
+ * A socket must be reached by at most one delivery of an event (each copy is sanitized for its receiver).
+ */
 export interface Delivery {
-  /** Audience key (sockets whose identity lists it receive this copy); `null` for every socket of `/`. */
-  audience: string | null;
-  /** What the audience receives, already sanitized for it. */
+  to: "everyone" | { rooms: readonly string[]; except?: readonly string[] };
+  /** What the receivers get, already sanitized for them. */
   payload: unknown;
 }
 
@@ -28,7 +31,9 @@ export interface AccessPolicy {
    * client's `connect_error` carries the message and `data`.
    */
   identify(socket: IoSocket): Promise<SocketIdentity>;
-  /** The audiences of one content event and each one's payload. Throws `TypeError` for an unknown schema. */
+  /**
+   * The receivers of one content event and each one's payload. Throws `TypeError` for an unknown schema.
+   */
   deliveries(event: string, schema: string | ContentTypeSchema, data: unknown): Promise<Delivery[]>;
   /** Whether a socket with `identity` may follow entity `id` of `uid` (it must exist and be readable). */
   authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision>;
@@ -49,6 +54,6 @@ export class HandshakeError extends Error {
 /** The standalone policy: every socket is `public`, every event goes to everyone as `{ data }`, any entity may be followed. */
 export const openAccessPolicy: AccessPolicy = {
   identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
-  deliveries: (_event, _schema, data) => Promise.resolve([{ audience: null, payload: { data } }]),
+  deliveries: (_event, _schema, data) => Promise.resolve([{ to: "everyone", payload: { data } }]),
   authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),
 };

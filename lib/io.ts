@@ -41,6 +41,11 @@ export interface SocketIORuntime {
   policy?: AccessPolicy;
   /** Called for every socket once it is connected and identified (the plugin registers user events here). */
   onConnection?: (socket: IoSocket) => void;
+  /**
+   * Runs once `$io` exists and before its transport starts, so before any client can connect (the plugin's
+   * `hooks.init`; plug another adapter here). `$io.port` and `$io.transport` are not known yet.
+   */
+  init?: (io: StrapiIO) => void | Promise<void>;
 }
 
 /** Default reason sent with `strapi-io:disconnect` when `disconnectSocket()` is called without one. */
@@ -64,6 +69,7 @@ export async function createSocketIO(options: IoOptions = {}, runtime: SocketIOR
   const server: IoServer = new Server(resolved.socket.serverOptions);
   const io = new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, runtime.onConnection);
   try {
+    await runtime.init?.(io);
     io.attachTransport(await startTransport({ io: server, options: resolved, logger, httpServer: runtime.httpServer }));
   } catch (error) {
     // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
@@ -137,9 +143,15 @@ export class StrapiIO implements SocketIO {
     expectName(event, "emit()", "event");
     const eventName = `${singularNameOf(schema)}:${event}`;
     const deliveries = await this.#policy.deliveries(event, schema, data);
-    for (const { audience, payload } of deliveries) {
-      const target = audience === null ? this.#namespaces.main : this.#namespaces.main.to(audienceRoom(audience));
-      target.emit(eventName, payload);
+    const main = this.#namespaces.main;
+    for (const { to, payload } of deliveries) {
+      if (to === "everyone") {
+        main.emit(eventName, payload);
+        continue;
+      }
+      if (to.rooms.length === 0) continue; // nobody: never widen an empty audience to everyone
+      const target = main.to(to.rooms as string[]);
+      (to.except?.length ? target.except(to.except as string[]) : target).emit(eventName, payload);
     }
   }
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Server } from "socket.io";
 import { HandshakeError, type AccessPolicy } from "../lib/access-policy.ts";
+import { audienceRoom } from "../lib/room-names.ts";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult } from "../lib/types.ts";
 import { collect, type Harness, nextEvent, request, settle, startHarness, TRANSPORTS } from "./support/harness.ts";
 
@@ -18,8 +19,8 @@ const audiencePolicy: AccessPolicy = {
     return { role: auth.audience ?? "public", audiences, userId: auth.userId, user: auth.userId ? { id: auth.userId } : null };
   },
   deliveries: async (_event, _schema, data) => [
-    { audience: "editors", payload: { data } },
-    { audience: "readers", payload: { data: { ...(data as object), secret: undefined } } },
+    { to: { rooms: [audienceRoom("editors")] }, payload: { data } },
+    { to: { rooms: [audienceRoom("readers")] }, payload: { data: { ...(data as object), secret: undefined } } },
   ],
   authorizeEntity: async (identity, _uid, id) =>
     identity.role === "readers" && id === "forbidden" ? { allowed: false, error: "Forbidden: cannot read this entity" } : { allowed: true, id: String(id) },

@@ -1,54 +1,102 @@
 /**
  * The Strapi plugin (id `io`): validates `config/plugins` → `io.config` at boot, starts `strapi.$io` in
- * bootstrap (before Strapi accepts requests), and frees everything in destroy.
+ * bootstrap (before Strapi accepts requests) with the Strapi access policy, content events and access-change
+ * watching, and frees all of it in destroy.
  *
  * @module
  */
 import { createSocketIO, type StrapiIO } from "../io.ts";
-import { type IoOptions, resolveOptions } from "../options.ts";
-import type { AccessPolicy } from "../access-policy.ts";
-import type { Logger } from "../logger.ts";
-import type { Server as HttpServer } from "node:http";
+import { errorMessage } from "../logger.ts";
+import { fail } from "../options.ts";
+import type { IoSocket } from "../types.ts";
+import { watchAccessChanges } from "./access-changes.ts";
+import { Audiences } from "./audiences.ts";
+import { attachClientEvents } from "./client-events.ts";
+import { watchContentEvents } from "./content-events.ts";
+import { type PluginOptions, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-options.ts";
+import { Sessions } from "./sessions.ts";
+import { createStrapiPolicy } from "./strapi-policy.ts";
+import type { StrapiLike } from "./strapi-like.ts";
 
-/** The parts of Strapi the plugin touches (structural, so `lib/` stays free of Strapi's heavy types). */
-export interface StrapiLike {
-  config: { get(path: string, fallback?: unknown): unknown };
-  log: Logger;
-  server: { httpServer: HttpServer };
-  $io?: StrapiIO;
+/** What bootstrap opened, so that destroy closes exactly that. */
+interface Running {
+  io: StrapiIO;
+  sessions: Sessions;
+  stopWatching: Array<() => void>;
 }
 
-/**
- * Until the permission-aware policy lands, `emit()` inside Strapi refuses to run rather than send
- * unsanitized documents to every client. Rooms, raw, private messages, namespaces and entity
- * subscriptions work.
- */
-const pendingPolicy: AccessPolicy = {
-  identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
-  deliveries: () => Promise.reject(new Error("strapi-io: emit() inside Strapi needs the permission-aware policy, which is not available in this version")),
-  authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),
-};
+const running = new WeakMap<StrapiLike, Running>();
 
 /** Strapi's plugin object for `strapi-server.js`. */
 export const strapiPlugin = {
   config: {
-    default: {} satisfies IoOptions,
+    default: {} satisfies PluginOptions,
     /** Strapi calls this at load with the merged config; a throw aborts boot naming the plugin. */
     validator(config: unknown): void {
-      resolveOptions(config as IoOptions);
+      resolvePluginOptions(config as PluginOptions);
     },
   },
   register(): void {},
   async bootstrap({ strapi }: { strapi: StrapiLike }): Promise<void> {
-    const options = strapi.config.get("plugin::io", {}) as IoOptions;
-    strapi.$io = await createSocketIO(options, {
-      httpServer: strapi.server.httpServer,
-      logger: strapi.log,
-      policy: pendingPolicy,
+    const config = strapi.config.get("plugin::io", {}) as PluginOptions;
+    const options = resolvePluginOptions(config);
+    expectKnownContentTypes(strapi, options);
+    const { contentTypes: _contentTypes, events: _events, hooks: _hooks, emitPermission: _rule, ...coreOptions } = config;
+    const logger = strapi.log;
+
+    const audiences = new Audiences(strapi, logger);
+    const sessions = new Sessions(strapi, audiences, logger);
+    const policy = createStrapiPolicy(strapi, audiences, {
+      emitPermission: options.emitPermission,
+      onAuthenticated: (socket, authenticated) => sessions.noteExpiry(socket, authenticated.expiresAt),
     });
+    let io!: StrapiIO;
+    io = await createSocketIO(coreOptions, {
+      httpServer: strapi.server.httpServer,
+      logger,
+      policy,
+      init: async (created) => {
+        io = created;
+        await options.hooks.init?.({ strapi, $io: created });
+      },
+      onConnection: (socket) => {
+        sessions.attach(socket);
+        attachClientEvents(socket, options.events, { strapi, io }, logger);
+      },
+    });
+    sessions.bind({ localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) });
+
+    const stopWatching = [
+      watchContentEvents(strapi, io, options, logger),
+      watchAccessChanges(strapi, logger, {
+        changed: () => audiences.invalidate(),
+        settled: (changes) => {
+          sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
+        },
+      }),
+    ];
+    running.set(strapi, { io, sessions, stopWatching });
+    strapi.$io = io;
   },
   async destroy({ strapi }: { strapi: StrapiLike }): Promise<void> {
-    await strapi.$io?.close();
+    const state = running.get(strapi);
+    running.delete(strapi);
     delete strapi.$io;
+    if (!state) return;
+    for (const stop of state.stopWatching) stop();
+    state.sessions.close();
+    await state.io.close();
   },
 };
+
+/** Fails boot when `contentTypes` names a type the app does not have (checked here: the validator runs before types load). */
+function expectKnownContentTypes(strapi: StrapiLike, options: ResolvedPluginOptions): void {
+  if (options.contentTypes === "api") return;
+  options.contentTypes.forEach(({ uid }, index) => {
+    if (!strapi.contentType(uid)) fail(`contentTypes[${index}]`, "a content type of this app", uid);
+  });
+}
+
+function* localSockets(io: StrapiIO): Iterable<IoSocket> {
+  for (const namespace of [io.server.sockets, ...Object.values(io.namespaces)]) yield* namespace.sockets.values();
+}

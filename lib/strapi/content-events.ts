@@ -1,0 +1,128 @@
+/**
+ * Content events from Strapi's Document Service middleware: one event per user-level action (create,
+ * update, delete, publish, unpublish) on a configured content type, sent after the transaction commits,
+ * through `$io.emit()` (so each audience gets its own sanitized copy).
+ *
+ * Under Draft & Publish, what readers see is the published version: a draft saved in the admin is not an
+ * event (unless the type opts into drafts), publishing is one `publish` event with the published document,
+ * unpublishing and deleting carry the identifiers only. A REST create or update on such a type publishes
+ * at once, so it is one `create` / `update` event with the published document.
+ *
+ * @module
+ */
+import type { Logger } from "../logger.ts";
+import type { EmitOptions } from "../types.ts";
+import { afterCommit } from "./after-commit.ts";
+import { type ContentEventAction, defaultContentTypeEvents, type ResolvedContentTypeEvents, type ResolvedPluginOptions } from "./plugin-options.ts";
+import type { DocumentContext, StrapiContentType, StrapiLike } from "./strapi-like.ts";
+
+/** What `$io` needs from here. */
+interface Emitter {
+  emit(options: EmitOptions): Promise<void>;
+}
+
+/** A raw row as the document service returns it. */
+type Row = { id?: number; documentId?: string; locale?: string | null; publishedAt?: unknown; [key: string]: unknown };
+
+/** One event to send once the change is committed. */
+interface PendingEvent {
+  event: ContentEventAction;
+  /** The row to send (when no populate is configured), or the identifiers of the version to refetch. */
+  row: Row;
+  /** `refetch` loads the document with the configured populate; `identifiers` sends `{ documentId, locale? }`. */
+  send: "row" | "refetch" | "identifiers";
+  status?: "published" | "draft";
+}
+
+/** Registers the document middleware; returns its remover. */
+export function watchContentEvents(strapi: StrapiLike, io: Emitter, options: ResolvedPluginOptions, logger: Logger): () => void {
+  const configured = options.contentTypes === "api" ? undefined : new Map(options.contentTypes.map((entry) => [entry.uid, entry]));
+  const eventsFor = (uid: string): ResolvedContentTypeEvents | undefined =>
+    configured ? configured.get(uid) : uid.startsWith("api::") ? defaultContentTypeEvents(uid) : undefined;
+
+  return strapi.documents.use(async (context: DocumentContext, next) => {
+    const result = await next();
+    const config = eventsFor(context.uid);
+    const contentType = config && strapi.contentType(context.uid);
+    if (!config || !contentType) return result;
+    const pending = pendingEvents(context.action, result, config, contentType).filter(({ event }) => config.actions.has(event));
+    if (pending.length > 0) {
+      afterCommit(strapi, logger, `${context.uid} ${context.action} event`, async () => {
+        for (const item of pending) await send(strapi, io, contentType, config, item);
+      });
+    }
+    return result;
+  });
+}
+
+/** Turns one document-service action and its result into the events it means for readers. */
+function pendingEvents(action: string, result: unknown, config: ResolvedContentTypeEvents, contentType: StrapiContentType): PendingEvent[] {
+  const draftAndPublish = contentType.options?.draftAndPublish === true;
+  const fetchOrRow = config.populate === undefined ? "row" : "refetch";
+  switch (action) {
+    case "create":
+    case "update": {
+      const row = result as Row | null;
+      if (!row?.documentId) return [];
+      if (!draftAndPublish) return [{ event: action, row, send: fetchOrRow }];
+      const published = row.publishedAt !== null && row.publishedAt !== undefined;
+      if (!published && !config.drafts) return [];
+      return [{ event: action, row, send: fetchOrRow, status: published ? "published" : "draft" }];
+    }
+    case "publish":
+      return entriesOf(result).map((row) => ({ event: "publish", row, send: fetchOrRow, status: "published" }));
+    case "unpublish":
+      return oncePerLocale(entriesOf(result)).map((row) => ({ event: "unpublish", row, send: "identifiers" }));
+    case "discardDraft":
+      if (!config.drafts) return [];
+      return entriesOf(result).map((row) => ({ event: "update", row, send: fetchOrRow, status: "draft" }));
+    case "delete": {
+      const rows = entriesOf(result);
+      // A document that was never published was never visible to readers: its deletion is not news to them.
+      const wasVisible = !draftAndPublish || config.drafts || rows.some((row) => row.publishedAt !== null && row.publishedAt !== undefined);
+      return wasVisible ? oncePerLocale(rows).map((row) => ({ event: "delete", row, send: "identifiers" })) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+async function send(strapi: StrapiLike, io: Emitter, contentType: StrapiContentType, config: ResolvedContentTypeEvents, item: PendingEvent): Promise<void> {
+  let data: unknown;
+  if (item.send === "identifiers") {
+    data = identifiers(item.row);
+  } else if (item.send === "row") {
+    data = item.row;
+  } else {
+    const params: Record<string, unknown> = { documentId: item.row.documentId, populate: config.populate };
+    if (item.row.locale) params.locale = item.row.locale;
+    if (item.status) params.status = item.status;
+    data = await strapi.documents(contentType.uid).findOne(params);
+    if (!data) return; // gone again before we could read it: the next event says what happened
+  }
+  await io.emit({ event: item.event, schema: contentType.uid, data });
+}
+
+/** `{ documentId, locale? }`: what delete and unpublish events carry. */
+function identifiers(row: Row): { documentId: string; locale?: string } {
+  const ids: { documentId: string; locale?: string } = { documentId: row.documentId as string };
+  if (row.locale) ids.locale = row.locale;
+  return ids;
+}
+
+function entriesOf(result: unknown): Row[] {
+  const { documentId, entries } = (result ?? {}) as { documentId?: string; entries?: Row[] };
+  if (!Array.isArray(entries)) return [];
+  return entries.map((row) => ({ ...row, documentId: row.documentId ?? documentId }));
+}
+
+/** Delete and unpublish touch a draft and a published row per locale; readers hear of each locale once. */
+function oncePerLocale(rows: Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const key = row.locale ?? "";
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

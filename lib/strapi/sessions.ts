@@ -1,0 +1,133 @@
+/**
+ * Keeps connected sockets true to their credentials after the handshake: a socket is disconnected (with
+ * a reason it receives as `strapi-io:disconnect`) when its token expires or is revoked, or its user is
+ * blocked or deleted; a user whose role changes is moved to the new role's audience without reconnecting.
+ *
+ * @module
+ */
+import type { Logger } from "../logger.ts";
+import { audienceRoom } from "../room-names.ts";
+import type { IoSocket } from "../types.ts";
+import { audienceKey, type Audiences } from "./audiences.ts";
+import { USER_UID } from "./auth.ts";
+import type { StrapiLike } from "./strapi-like.ts";
+
+/** What changed, as the change watcher reports it. */
+export type AccessChange = "permissions" | "users" | "tokens";
+
+/** setTimeout's longest delay; later expiries are re-armed in steps. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** The parts of `$io` sessions need. */
+export interface SessionHost {
+  /** Every socket connected to this process, in every served namespace. */
+  localSockets(): Iterable<IoSocket>;
+  disconnectSocket(socketId: string, reason?: string): boolean;
+}
+
+/** Expiry timers and post-change checks for the sockets connected to this process. */
+export class Sessions {
+  readonly #strapi: StrapiLike;
+  readonly #audiences: Audiences;
+  readonly #logger: Logger;
+  #host: SessionHost | undefined;
+  readonly #expiry = new WeakMap<IoSocket, number>();
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(strapi: StrapiLike, audiences: Audiences, logger: Logger) {
+    this.#strapi = strapi;
+    this.#audiences = audiences;
+    this.#logger = logger;
+  }
+
+  /** Set once `$io` exists. */
+  bind(host: SessionHost): void {
+    this.#host = host;
+  }
+
+  /** Remembers when the credential a socket authenticated with expires (armed once it is connected). */
+  noteExpiry(socket: IoSocket, expiresAt: number | undefined): void {
+    if (expiresAt !== undefined) this.#expiry.set(socket, expiresAt);
+  }
+
+  /** Arms the socket's expiry timer and clears it when the socket leaves. */
+  attach(socket: IoSocket): void {
+    const expiresAt = this.#expiry.get(socket);
+    if (expiresAt !== undefined) this.#arm(socket, expiresAt);
+    socket.on("disconnect", () => this.#clear(socket.id));
+  }
+
+  /** After a change of roles, permissions, users or tokens: disconnects or moves the sockets it affects. */
+  async reconcile(changes: ReadonlySet<AccessChange>): Promise<void> {
+    const host = this.#host;
+    if (!host) return;
+    const sockets = [...host.localSockets()];
+    if (sockets.length === 0) return;
+    const snapshot = await this.#audiences.current();
+    for (const socket of sockets) {
+      const audience = socket.data.audiences?.[0];
+      if (audience === undefined || snapshot.audiences.has(audience)) continue;
+      host.disconnectSocket(socket.id, audience.startsWith("token:") ? "API token revoked" : "Role deleted");
+    }
+    if (changes.has("tokens")) this.#rearmTokenExpiries(sockets, snapshot.audiences);
+    if (changes.has("users")) await this.#checkUsers(sockets.filter((socket) => socket.connected && socket.data.userId !== undefined));
+  }
+
+  /** Clears every timer (plugin destroy). */
+  close(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  async #checkUsers(sockets: IoSocket[]): Promise<void> {
+    if (sockets.length === 0) return;
+    const ids = [...new Set(sockets.map((socket) => socket.data.userId))];
+    const users = await this.#strapi.db.query(USER_UID).findMany({ where: { id: { $in: ids } }, populate: ["role"] });
+    const byId = new Map(users.map((user) => [user.id, user]));
+    for (const socket of sockets) {
+      const user = byId.get(socket.data.userId);
+      if (!user) this.#host?.disconnectSocket(socket.id, "User deleted");
+      else if (user.blocked) this.#host?.disconnectSocket(socket.id, "User is blocked");
+      else if (user.role) this.#moveToRole(socket, audienceKey("role", user.role.id), String(user.role.type));
+    }
+  }
+
+  #moveToRole(socket: IoSocket, audience: string, role: string): void {
+    const previous = socket.data.audiences?.[0];
+    if (previous === audience) return;
+    // Leave before joining: a socket is in exactly one audience room at any time (deliveries rely on it).
+    if (previous !== undefined) void socket.leave(audienceRoom(previous));
+    void socket.join(audienceRoom(audience));
+    socket.data.audiences = [audience];
+    socket.data.role = role;
+    this.#logger.debug(`socket ${socket.id} moved to role '${role}'`);
+  }
+
+  #rearmTokenExpiries(sockets: IoSocket[], audiences: ReadonlyMap<string, { expiresAt?: number }>): void {
+    for (const socket of sockets) {
+      const audience = socket.data.audiences?.[0];
+      if (!socket.connected || !audience?.startsWith("token:")) continue;
+      const expiresAt = audiences.get(audience)?.expiresAt;
+      this.#clear(socket.id);
+      if (expiresAt !== undefined) this.#arm(socket, expiresAt);
+    }
+  }
+
+  #arm(socket: IoSocket, expiresAt: number): void {
+    const delay = expiresAt - Date.now();
+    const timer = setTimeout(() => {
+      this.#timers.delete(socket.id);
+      if (Date.now() < expiresAt) this.#arm(socket, expiresAt);
+      else this.#host?.disconnectSocket(socket.id, socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired");
+    }, Math.max(0, Math.min(delay, MAX_TIMER_DELAY)));
+    // Expiry timers must not keep a process alive on their own.
+    (timer as { unref?: () => void }).unref?.();
+    this.#timers.set(socket.id, timer);
+  }
+
+  #clear(socketId: string): void {
+    const timer = this.#timers.get(socketId);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#timers.delete(socketId);
+  }
+}

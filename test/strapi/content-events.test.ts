@@ -1,0 +1,210 @@
+/**
+ * Content events in a real Strapi 5.54.0: who receives what when documents change over REST and through
+ * the Document Service, and that nobody receives a field or a document they could not read over REST.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Socket as ClientSocket } from "socket.io-client";
+import { collect, nextEvent, settle } from "../support/harness.ts";
+import { freePort } from "../support/ports.ts";
+import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
+import { createRole, createToken, createUser, eventually, grant, rest, revoke, socketsFor } from "../support/strapi-fixtures.ts";
+
+const ARTICLE = "api::article.article";
+const CATEGORY = "api::category.category";
+const CONTACT = "api::contact-message.contact-message";
+const USER = "plugin::users-permissions.user";
+
+describe("content events (read rule, the default)", () => {
+  let app: BootedStrapi;
+  let sockets: ReturnType<typeof socketsFor>;
+  let fullAccess: string;
+  let anonymous: ClientSocket; // public role: find/findOne on articles, create on contact messages
+  let member: ClientSocket; // authenticated role: articles + categories
+  let writer: ClientSocket; // a role that may create articles but not read them
+  let readOnly: ClientSocket; // read-only API token
+  let customNoRead: ClientSocket; // custom token allowed to create articles only
+  let categoryId: number;
+  let authorId: number;
+
+  before(async () => {
+    app = await bootStrapi({
+      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT],
+    });
+    sockets = socketsFor(app);
+    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CONTACT}.create`]);
+    await grant(app, "authenticated", [`${ARTICLE}.find`, `${CATEGORY}.find`, `${CATEGORY}.findOne`]);
+    await createRole(app, "writer", [`${ARTICLE}.create`]);
+    fullAccess = (await createToken(app, "full-access")).accessKey;
+    const memberUser = await createUser(app, "authenticated");
+    authorId = memberUser.id;
+    const writerUser = await createUser(app, "writer");
+    anonymous = await sockets.connect();
+    member = await sockets.connect({ token: memberUser.jwt });
+    writer = await sockets.connect({ token: writerUser.jwt });
+    readOnly = await sockets.connect({ token: (await createToken(app, "read-only")).accessKey });
+    customNoRead = await sockets.connect({ token: (await createToken(app, "custom", [`${ARTICLE}.create`])).accessKey });
+    categoryId = (await app.strapi.documents(CATEGORY).create({ data: { name: "News", budget: 1000 } })).id;
+  });
+
+  after(async () => {
+    sockets.closeAll();
+    await app.destroy();
+  });
+
+  it("a REST create reaches each reader once, sanitized for it, and no one without read access", async () => {
+    const seenByWriter = collect(writer, "article:create");
+    const seenByCustom = collect(customNoRead, "article:create");
+    const events = [anonymous, member, readOnly].map((socket) => nextEvent<any>(socket, "article:create"));
+    const created = await rest(app, "POST", "/api/articles", {
+      data: { title: "Hello", body: "World", internalNotes: "do not leak", category: categoryId, author: authorId },
+    }, fullAccess);
+    assert.equal(created.status, 201);
+    const [forPublic, forMember, forReadOnly] = await Promise.all(events);
+    const { documentId } = created.json.data;
+
+    for (const payload of [forPublic, forMember, forReadOnly]) {
+      assert.deepEqual(Object.keys(payload), ["data"], "payloads have REST's { data } shape");
+      assert.equal(payload.data.documentId, documentId);
+      assert.equal(payload.data.title, "Hello");
+      assert.equal("internalNotes" in payload.data, false, "private fields never leave the server");
+      assert.ok(payload.data.publishedAt, "a REST create on a Draft & Publish type is the published version");
+    }
+    // The public role may not read categories or users: both relations are removed, as REST removes them.
+    assert.equal("category" in forPublic.data, false);
+    assert.equal("author" in forPublic.data, false);
+    // Members may read categories (without the private budget), not users.
+    assert.deepEqual({ name: forMember.data.category.name, budget: forMember.data.category.budget }, { name: "News", budget: undefined });
+    assert.equal("author" in forMember.data, false);
+    // A read-only token reads every type, but still never private or password fields of the author.
+    assert.equal(forReadOnly.data.author.id, authorId);
+    for (const secret of ["password", "resetPasswordToken", "confirmationToken"]) assert.equal(secret in forReadOnly.data.author, false);
+
+    await settle();
+    assert.deepEqual(seenByWriter, [], "a role that may create but not read receives nothing");
+    assert.deepEqual(seenByCustom, [], "a token that may create but not read receives nothing");
+  });
+
+  it("each payload matches what the same role reads over REST", async () => {
+    const event = nextEvent<any>(anonymous, "article:create");
+    const created = await rest(app, "POST", "/api/articles", { data: { title: "Same as REST", internalNotes: "x", category: categoryId } }, fullAccess);
+    const pushed = await event;
+    const fetched = await rest(app, "GET", `/api/articles/${created.json.data.documentId}?populate[0]=category&populate[1]=author`);
+    assert.equal(fetched.status, 200);
+    assert.deepEqual(pushed.data, fetched.json.data);
+  });
+
+  it("a public contact form does not broadcast submissions to the public that sent them", async () => {
+    const seen = collect(anonymous, "contact-message:create");
+    const posted = await rest(app, "POST", "/api/contact-messages", { data: { email: "a@b.test", message: "hi" } });
+    assert.equal(posted.status, 201);
+    await settle();
+    assert.deepEqual(seen, []);
+  });
+
+  it("a draft is not pushed; publishing is one publish event; unpublish and delete carry identifiers only; a never-published delete is silent", async () => {
+    const documents = app.strapi.documents(ARTICLE);
+    const seen: Array<[string, any]> = [];
+    anonymous.onAny((event, payload) => event.startsWith("article:") && seen.push([event, payload]));
+    try {
+      const draft = await documents.create({ data: { title: "Draft", internalNotes: "n" } });
+      await documents.update({ documentId: draft.documentId, data: { title: "Draft 2" } });
+      await settle();
+      assert.deepEqual(seen, [], "drafts are not pushed");
+
+      await documents.publish({ documentId: draft.documentId });
+      await eventually(() => seen.length >= 1, "the publish event");
+      await settle();
+      assert.deepEqual(seen.map(([event]) => event), ["article:publish"], "one publish, no create + delete pair");
+      assert.equal(seen[0]![1].data.title, "Draft 2");
+
+      await documents.unpublish({ documentId: draft.documentId });
+      await eventually(() => seen.length >= 2, "the unpublish event");
+      assert.deepEqual(seen[1], ["article:unpublish", { data: { documentId: draft.documentId } }]);
+
+      await documents.publish({ documentId: draft.documentId });
+      await documents.delete({ documentId: draft.documentId });
+      await eventually(() => seen.length >= 4, "publish and delete");
+      assert.deepEqual(seen.slice(2).map(([event]) => event), ["article:publish", "article:delete"]);
+      assert.deepEqual(seen[3], ["article:delete", { data: { documentId: draft.documentId } }]);
+
+      // A document deleted while only a draft was never visible to readers: nothing to tell them.
+      const unseen = await documents.create({ data: { title: "Never published" } });
+      await documents.delete({ documentId: unseen.documentId });
+      await settle();
+      assert.equal(seen.length, 4);
+    } finally {
+      anonymous.offAny();
+    }
+  });
+
+  it("events are sent only after the enclosing transaction commits, one per document, none on rollback", async () => {
+    const documents = app.strapi.documents(ARTICLE);
+    const a = await documents.create({ data: { title: "A" }, status: "published" });
+    const b = await documents.create({ data: { title: "B" }, status: "published" });
+    await settle();
+    const deleted = collect<any>(anonymous, "article:delete");
+    // As the admin's bulk delete does: several deletes in one transaction.
+    await app.strapi.db.transaction(async () => {
+      await Promise.all([a, b].map(({ documentId }) => documents.delete({ documentId })));
+      await settle(100);
+      assert.deepEqual(deleted, [], "nothing is sent before the commit");
+    });
+    await eventually(() => deleted.length === 2, "two delete events");
+    assert.deepEqual(deleted.map((payload) => payload.data.documentId).sort(), [a.documentId, b.documentId].sort());
+
+    const c = await documents.create({ data: { title: "C" }, status: "published" });
+    await settle();
+    const afterRollback = collect(anonymous, "article:delete");
+    await assert.rejects(app.strapi.db.transaction(async () => {
+      await documents.delete({ documentId: c.documentId });
+      throw new Error("roll back");
+    }));
+    await settle();
+    assert.deepEqual(afterRollback, [], "a rolled-back delete is not announced");
+  });
+
+  it("a permission granted or revoked at run time applies to the next event", async () => {
+    const writerEvents = collect<any>(writer, "article:create");
+    await grant(app, "writer", [`${ARTICLE}.findOne`]);
+    await rest(app, "POST", "/api/articles", { data: { title: "Now visible" } }, fullAccess);
+    await eventually(() => writerEvents.length === 1, "the event after the grant");
+    assert.equal(writerEvents[0].data.title, "Now visible");
+
+    await revoke(app, "writer", [`${ARTICLE}.findOne`]);
+    await rest(app, "POST", "/api/articles", { data: { title: "Hidden again" } }, fullAccess);
+    await settle(300);
+    assert.equal(writerEvents.length, 1, "no event after the revoke");
+  });
+
+  it("a relation becomes visible when its type's find permission is granted", async () => {
+    await grant(app, "public", [`${CATEGORY}.find`]);
+    try {
+      const event = nextEvent<any>(anonymous, "article:create");
+      await rest(app, "POST", "/api/articles", { data: { title: "With category", category: categoryId } }, fullAccess);
+      assert.equal((await event).data.category.name, "News");
+    } finally {
+      await revoke(app, "public", [`${CATEGORY}.find`]);
+    }
+  });
+
+  it("$io.emit() sanitizes data the server passes in, per audience", async () => {
+    const event = nextEvent<any>(anonymous, "article:update");
+    const members = nextEvent<any>(member, "article:update");
+    await app.io.emit({ event: "update", schema: ARTICLE, data: { id: 1, documentId: "abc", title: "T", internalNotes: "secret" } });
+    assert.deepEqual(await event, { data: { id: 1, documentId: "abc", title: "T" } });
+    assert.deepEqual(await members, { data: { id: 1, documentId: "abc", title: "T" } });
+    await assert.rejects(app.io.emit({ event: "update", schema: "api::nope.nope", data: {} }), TypeError);
+  });
+
+  it("events of a type nobody may read reach nobody; user documents never leak", async () => {
+    const seen = [anonymous, member, readOnly].map((socket) => collect(socket, "user:update"));
+    await app.io.emit({ event: "update", schema: USER, data: { id: authorId, username: "x", password: "hash" } });
+    await settle();
+    assert.deepEqual(seen[0], []);
+    assert.deepEqual(seen[1], []);
+    // The read-only token may read users over REST (find), but never the password.
+    assert.deepEqual(seen[2], [{ data: { id: authorId, username: "x" } }]);
+  });
+});
