@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
-import type { IoOptions } from "../../lib/options.ts";
+import type { PluginOptions } from "../../lib/strapi/plugin-options.ts";
 import type { StrapiIO } from "../../lib/io.ts";
 
 export const FIXTURE_APP = fileURLToPath(new URL("../../fixtures/app", import.meta.url));
@@ -24,19 +24,21 @@ export interface BootedStrapi {
 }
 
 /** Loads and starts the fixture app; `ioConfig` becomes `io.config` in its config/plugins.js. */
-export async function bootStrapi(ioConfig: IoOptions = { transport: { port: 0, host: "127.0.0.1" } }): Promise<BootedStrapi> {
+export async function bootStrapi(ioConfig: PluginOptions = { transport: { port: 0, host: "127.0.0.1" } }): Promise<BootedStrapi> {
   process.env.NODE_ENV = "test";
   const dataDir = mkdtempSync(join(tmpdir(), "strapi-io-"));
   process.env.DATABASE_FILENAME = join(dataDir, "data.db");
-  process.env.STRAPI_IO_CONFIG = JSON.stringify(ioConfig);
+  (globalThis as { __strapiIoTestConfig?: unknown }).__strapiIoTestConfig = ioConfig;
   // Strapi's ESM build imports directory paths Node's ESM resolver rejects; its CommonJS build loads.
   const { createStrapi } = createRequire(import.meta.url)("@strapi/strapi");
-  let strapi;
+  const strapi = createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false });
   try {
-    strapi = await createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false }).load();
+    await strapi.load();
     await strapi.listen();
   } catch (error) {
-    rmSync(dataDir, { recursive: true, force: true }); // a refused boot (bad config) leaves nothing behind
+    // A refused boot (bad config) leaves nothing behind: no open database, no temp files.
+    await strapi.destroy().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
   const port = (strapi.server.httpServer.address() as AddressInfo).port;
