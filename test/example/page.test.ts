@@ -1,0 +1,123 @@
+/**
+ * The example app that `npm start` runs, in a real browser: Debian's Chromium (driven by playwright-core,
+ * which never downloads a browser) opens the demo page, the page connects to strapi-io, and an article
+ * created over REST appears on it, without its private field.
+ *
+ * The app runs as `node example/start.mjs` in a child process (exactly what `npm start` runs after the
+ * build), on port 0, with a temporary SQLite file.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+const START = fileURLToPath(new URL("../../example/start.mjs", import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** Upper bound for any one condition to come true; the test never asserts on timing. */
+const WAIT_MS = 15_000;
+
+interface ExampleProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Runs `node example/start.mjs` and resolves with the page URL it prints once Strapi listens. */
+function startExampleProcess(databaseFile: string): Promise<ExampleProcess> {
+  const child = spawn(process.execPath, [START], {
+    env: { ...process.env, PORT: "0", IO_PORT: "0", HOST: "127.0.0.1", DATABASE_FILENAME: databaseFile },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = ""; // kept (the tail) for the failure message; reading also keeps the pipes from filling up
+  const record = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-8_000));
+  child.stdout!.on("data", record);
+  child.stderr!.on("data", record);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(`did not print its URL within ${WAIT_MS} ms`), WAIT_MS);
+    const onExit = (code: number | null) => fail(`exited (code ${code}) before it listened`);
+    const onData = () => {
+      const url = /strapi-io example: open (http:\/\/\S+)/.exec(output)?.[1];
+      if (url === undefined) return;
+      settle();
+      resolve({ url, stop: () => stopProcess(child, exited) });
+    };
+    function settle() {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      child.stdout!.off("data", onData);
+    }
+    function fail(why: string) {
+      settle();
+      void stopProcess(child, exited).then(() => reject(new Error(`example/start.mjs ${why}:\n${output}`)));
+    }
+    child.once("exit", onExit);
+    child.stdout!.on("data", onData);
+  });
+}
+
+/** SIGTERM (Strapi destroys itself and exits), SIGKILL if it is still there after a while. */
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
+  let dataDir: string;
+  let app: ExampleProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (installs Debian's chromium package)`);
+    dataDir = mkdtempSync(join(tmpdir(), "strapi-io-example-"));
+    app = await startExampleProcess(join(dataDir, "data.db"));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("the page connects to strapi-io over WebSocket", async () => {
+    await page.goto(`${app!.url}/`);
+    await page.waitForSelector('#status[data-state="connected"]', { timeout: WAIT_MS });
+    assert.equal(await page.textContent("#status"), "connected");
+  });
+
+  it("an article created over REST appears on the page as article:create, without its private field", async () => {
+    const title = `Created by the browser test ${process.pid}`;
+    const secret = `private-notes-${process.pid}-${Date.now()}`;
+    const response = await fetch(`${app!.url}/api/articles`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ data: { title, body: "Hello from REST", internalNotes: secret } }),
+    });
+    assert.equal(response.status, 201, await response.clone().text());
+    const { data: created } = (await response.json()) as { data: { documentId: string } };
+
+    const received = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { strapiIoDemo: { received: unknown[] } }).strapiIoDemo.received));
+    const item = page.locator("#events li", { hasText: title });
+    await item.waitFor({ timeout: WAIT_MS }).catch(async (error: Error) => {
+      assert.fail(`no event for the new article reached the page within ${WAIT_MS} ms (the page received: ${await received()}): ${error.message}`);
+    });
+    assert.equal(await item.getAttribute("data-event"), "article:create");
+    assert.equal(await item.locator(".document-id").textContent(), created.documentId);
+
+    const everything = await received();
+    assert.ok(everything.includes(created.documentId), everything);
+    assert.equal(everything.includes("internalNotes"), false, `a private field reached the page: ${everything}`);
+    assert.equal(everything.includes(secret), false, `a private value reached the page: ${everything}`);
+  });
+});
