@@ -108,8 +108,12 @@ export interface ClientToServerEvents {
   [event: string]: (...args: any[]) => void;
 }
 
-/** Events between cluster nodes (none of strapi-io's own yet). */
-export type InterServerEvents = Record<string, never>;
+/** Events between cluster nodes (through an adapter that supports `serverSideEmit`, such as Redis'). */
+export interface InterServerEvents {
+  /** Roles, permissions, users or tokens changed on one node: the others refresh their caches too. */
+  "strapi-io:access-changed": (changes: string[]) => void;
+  [event: string]: (...args: any[]) => void;
+}
 
 /** The typed Socket.IO server behind `$io.server`. */
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Adapter } from "socket.io-adapter";
 import { createSocketIO, type StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
 import { fail } from "../options.ts";
@@ -14,7 +15,7 @@ import { Audiences } from "./audiences.ts";
 import { attachClientEvents } from "./client-events.ts";
 import { watchContentEvents } from "./content-events.ts";
 import { type PluginOptions, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-options.ts";
-import { Sessions } from "./sessions.ts";
+import { ACCESS_CHANGES, type AccessChange, Sessions } from "./sessions.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
@@ -26,6 +27,14 @@ interface Running {
 }
 
 const running = new WeakMap<StrapiLike, Running>();
+
+/** The inter-node event that carries access changes to the other nodes of a cluster. */
+const ACCESS_CHANGED = "strapi-io:access-changed";
+
+/** Whether the server's adapter reaches other nodes (the in-memory adapter's serverSideEmit only warns). */
+function supportsServerSideEmit(io: StrapiIO): boolean {
+  return io.server.of("/").adapter.serverSideEmit !== Adapter.prototype.serverSideEmit;
+}
 
 /** Strapi's plugin object for `strapi-server.js`. */
 export const strapiPlugin = {
@@ -65,13 +74,22 @@ export const strapiPlugin = {
       },
     });
     sessions.bind({ localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) });
+    const recheck = (changes: ReadonlySet<AccessChange>) => {
+      sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
+    };
+    io.server.on(ACCESS_CHANGED, (changes) => {
+      audiences.invalidate();
+      recheck(new Set(changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change as AccessChange))));
+    });
 
     const stopWatching = [
       watchContentEvents(strapi, io, options, logger),
       watchAccessChanges(strapi, logger, {
         changed: () => audiences.invalidate(),
         settled: (changes) => {
-          sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
+          recheck(changes);
+          // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write.
+          if (supportsServerSideEmit(io)) io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
         },
       }),
     ];

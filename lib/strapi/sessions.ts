@@ -12,8 +12,10 @@ import { audienceKey, type Audiences } from "./audiences.ts";
 import { USER_UID } from "./auth.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
-/** What changed, as the change watcher reports it. */
-export type AccessChange = "permissions" | "users" | "tokens";
+/** What can change, as the change watcher reports it. */
+export const ACCESS_CHANGES = ["permissions", "users", "tokens"] as const;
+/** What changed. */
+export type AccessChange = (typeof ACCESS_CHANGES)[number];
 
 /** setTimeout's longest delay; later expiries are re-armed in steps. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
