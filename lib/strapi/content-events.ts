@@ -65,7 +65,7 @@ function pendingEvents(action: string, result: unknown, config: ResolvedContentT
       const row = result as Row | null;
       if (!row?.documentId) return [];
       if (!draftAndPublish) return [{ event: action, row, send: fetchOrRow }];
-      const published = row.publishedAt !== null && row.publishedAt !== undefined;
+      const published = isPublished(row);
       if (!published && !config.drafts) return [];
       return [{ event: action, row, send: fetchOrRow, status: published ? "published" : "draft" }];
     }
@@ -77,10 +77,11 @@ function pendingEvents(action: string, result: unknown, config: ResolvedContentT
       if (!config.drafts) return [];
       return entriesOf(result).map((row) => ({ event: "update", row, send: fetchOrRow, status: "draft" }));
     case "delete": {
+      // A locale that was never published was never visible to readers: its deletion is not news to them.
+      const visible = (row: Row) => !draftAndPublish || config.drafts || isPublished(row);
       const rows = entriesOf(result);
-      // A document that was never published was never visible to readers: its deletion is not news to them.
-      const wasVisible = !draftAndPublish || config.drafts || rows.some((row) => row.publishedAt !== null && row.publishedAt !== undefined);
-      return wasVisible ? oncePerLocale(rows).map((row) => ({ event: "delete", row, send: "identifiers" })) : [];
+      const visibleLocales = new Set(rows.filter(visible).map((row) => row.locale ?? ""));
+      return oncePerLocale(rows.filter((row) => visibleLocales.has(row.locale ?? ""))).map((row) => ({ event: "delete", row, send: "identifiers" }));
     }
     default:
       return [];
@@ -101,6 +102,10 @@ async function send(strapi: StrapiLike, io: Emitter, contentType: StrapiContentT
     if (!data) return; // gone again before we could read it: the next event says what happened
   }
   await io.emit({ event: item.event, schema: contentType.uid, data });
+}
+
+function isPublished(row: Row): boolean {
+  return row.publishedAt !== null && row.publishedAt !== undefined;
 }
 
 /** `{ documentId, locale? }`: what delete and unpublish events carry. */

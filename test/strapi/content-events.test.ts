@@ -14,6 +14,7 @@ const ARTICLE = "api::article.article";
 const CATEGORY = "api::category.category";
 const CONTACT = "api::contact-message.contact-message";
 const USER = "plugin::users-permissions.user";
+const HEADLINE = "api::headline.headline"; // localized (i18n), Draft & Publish, populated with "*"
 
 describe("content events (read rule, the default)", () => {
   let app: BootedStrapi;
@@ -30,10 +31,10 @@ describe("content events (read rule, the default)", () => {
   before(async () => {
     app = await bootStrapi({
       transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
-      contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT],
+      contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT, { uid: HEADLINE, populate: "*" }],
     });
     sockets = socketsFor(app);
-    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CONTACT}.create`]);
+    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CONTACT}.create`, `${HEADLINE}.find`]);
     await grant(app, "authenticated", [`${ARTICLE}.find`, `${CATEGORY}.find`, `${CATEGORY}.findOne`]);
     await createRole(app, "writer", [`${ARTICLE}.create`]);
     fullAccess = (await createToken(app, "full-access")).accessKey;
@@ -206,5 +207,31 @@ describe("content events (read rule, the default)", () => {
     assert.deepEqual(seen[1], []);
     // The read-only token may read users over REST (find), but never the password.
     assert.deepEqual(seen[2], [{ data: { id: authorId, username: "x" } }]);
+  });
+
+  it("localized documents: each locale's event carries its locale, populated, and deleting a document announces every locale", async () => {
+    await app.strapi.plugin("i18n").service("locales").create({ code: "fr", name: "French (fr)" });
+    const documents = app.strapi.documents(HEADLINE);
+    const seen: Array<[string, any]> = [];
+    anonymous.onAny((event, payload) => event.startsWith("headline:") && seen.push([event, payload]));
+    try {
+      const english = await documents.create({ data: { text: "Hello", category: categoryId }, locale: "en", status: "published" });
+      await documents.update({ documentId: english.documentId, locale: "fr", data: { text: "Bonjour" }, status: "published" });
+      await eventually(() => seen.length === 2, "the create and the French version");
+      assert.deepEqual(seen.map(([event, { data }]) => [event, data.locale, data.text]), [["headline:create", "en", "Hello"], ["headline:update", "fr", "Bonjour"]]);
+      assert.equal("category" in seen[0]![1].data, false, "populate '*' still removes relations the role cannot read");
+
+      await documents.unpublish({ documentId: english.documentId, locale: "fr" });
+      await eventually(() => seen.length === 3, "the French unpublish");
+      assert.deepEqual(seen[2], ["headline:unpublish", { data: { documentId: english.documentId, locale: "fr" } }]);
+
+      await documents.delete({ documentId: english.documentId, locale: "*" });
+      await eventually(() => seen.length === 4, "the delete");
+      await settle();
+      // The French version was only a draft by then: readers only hear of the English one going.
+      assert.deepEqual(seen.slice(3), [["headline:delete", { data: { documentId: english.documentId, locale: "en" } }]]);
+    } finally {
+      anonymous.offAny();
+    }
   });
 });
