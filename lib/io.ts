@@ -103,6 +103,7 @@ export class StrapiIO implements SocketIO {
         logger.debug(`socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`);
         this.#entities.attach(socket);
         if (onConnection) onConnection(socket);
+        answerUnknownEvents(socket);
       });
     }
   }
@@ -266,6 +267,18 @@ function singularNameOf(schema: string | ContentTypeSchema): string {
     throw new TypeError("emit(): 'schema' must be a content-type uid or a schema object with info.singularName");
   }
   return singularName;
+}
+
+/**
+ * A client that sends an event nobody handles, with an acknowledgement, would wait for a reply that never
+ * comes: answer it `{ success: false, error }` instead. (Any-listeners run before the event is dispatched,
+ * so a handler registered for it is already counted.)
+ */
+function answerUnknownEvents(socket: IoSocket): void {
+  socket.onAny((event: string, ...args: unknown[]) => {
+    const ack = args[args.length - 1];
+    if (typeof ack === "function" && socket.listenerCount(event) === 0) ack({ success: false, error: `Unknown event '${event}'` });
+  });
 }
 
 /** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */

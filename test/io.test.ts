@@ -252,6 +252,11 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(stillAlive, { success: true, subscriptions: [] });
     });
 
+    it("an event nobody handles, sent with an acknowledgement, is answered with an error", async () => {
+      const socket = await h.client();
+      assert.deepEqual(await request(socket, "no-such-event", { any: 1 }), { success: false, error: "Unknown event 'no-such-event'" });
+    });
+
     it("long-polling is offered as a fallback by default, and fan-out reaches polling clients", async () => {
       const polling = await h.client("/", { transports: ["polling"], upgrade: false });
       assert.equal(polling.io.engine.transport.name, "polling");
