@@ -108,9 +108,10 @@ function isPublished(row: Row): boolean {
   return row.publishedAt !== null && row.publishedAt !== undefined;
 }
 
-/** `{ documentId, locale? }`: what delete and unpublish events carry. */
-function identifiers(row: Row): { documentId: string; locale?: string } {
-  const ids: { documentId: string; locale?: string } = { documentId: row.documentId as string };
+/** `{ id, documentId, locale? }` (the id readers knew: the published row's): what delete and unpublish carry. */
+function identifiers(row: Row): { id?: number; documentId: string; locale?: string } {
+  const ids: { id?: number; documentId: string; locale?: string } = { id: row.id, documentId: row.documentId as string };
+  if (ids.id === undefined) delete ids.id;
   if (row.locale) ids.locale = row.locale;
   return ids;
 }
@@ -121,10 +122,13 @@ function entriesOf(result: unknown): Row[] {
   return entries.map((row) => ({ ...row, documentId: row.documentId ?? documentId }));
 }
 
-/** Delete and unpublish touch a draft and a published row per locale; readers hear of each locale once. */
+/**
+ * Delete and unpublish touch a draft and a published row per locale; readers hear of each locale once, by
+ * the published row (the one REST showed them).
+ */
 function oncePerLocale(rows: Row[]): Row[] {
   const seen = new Set<string>();
-  return rows.filter((row) => {
+  return [...rows].sort((a, b) => Number(isPublished(b)) - Number(isPublished(a))).filter((row) => {
     const key = row.locale ?? "";
     if (seen.has(key)) return false;
     seen.add(key);

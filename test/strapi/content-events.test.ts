@@ -122,13 +122,13 @@ describe("content events (read rule, the default)", () => {
 
       await documents.unpublish({ documentId: draft.documentId });
       await eventually(() => seen.length >= 2, "the unpublish event");
-      assert.deepEqual(seen[1], ["article:unpublish", { data: { documentId: draft.documentId } }]);
+      assert.deepEqual(seen[1], ["article:unpublish", { data: { id: seen[0]![1].data.id, documentId: draft.documentId } }]);
 
       await documents.publish({ documentId: draft.documentId });
       await documents.delete({ documentId: draft.documentId });
       await eventually(() => seen.length >= 4, "publish and delete");
       assert.deepEqual(seen.slice(2).map(([event]) => event), ["article:publish", "article:delete"]);
-      assert.deepEqual(seen[3], ["article:delete", { data: { documentId: draft.documentId } }]);
+      assert.deepEqual(seen[3], ["article:delete", { data: { id: seen[2]![1].data.id, documentId: draft.documentId } }], "the id readers knew: the published one");
 
       // A document deleted while only a draft was never visible to readers: nothing to tell them.
       const unseen = await documents.create({ data: { title: "Never published" } });
@@ -223,13 +223,13 @@ describe("content events (read rule, the default)", () => {
 
       await documents.unpublish({ documentId: english.documentId, locale: "fr" });
       await eventually(() => seen.length === 3, "the French unpublish");
-      assert.deepEqual(seen[2], ["headline:unpublish", { data: { documentId: english.documentId, locale: "fr" } }]);
+      assert.deepEqual(seen[2], ["headline:unpublish", { data: { id: seen[1]![1].data.id, documentId: english.documentId, locale: "fr" } }]);
 
       await documents.delete({ documentId: english.documentId, locale: "*" });
       await eventually(() => seen.length === 4, "the delete");
       await settle();
       // The French version was only a draft by then: readers only hear of the English one going.
-      assert.deepEqual(seen.slice(3), [["headline:delete", { data: { documentId: english.documentId, locale: "en" } }]]);
+      assert.deepEqual(seen.slice(3), [["headline:delete", { data: { id: seen[0]![1].data.id, documentId: english.documentId, locale: "en" } }]]);
     } finally {
       anonymous.offAny();
     }
