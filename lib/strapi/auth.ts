@@ -33,7 +33,8 @@ export interface Authenticated {
   expiresAt?: number;
 }
 
-const USER_UID = "plugin::users-permissions.user";
+/** The users-permissions user model uid. */
+export const USER_UID = "plugin::users-permissions.user";
 
 /** Authenticates a connecting socket from its handshake. */
 export async function authenticateHandshake(strapi: StrapiLike, socket: IoSocket, publicAudience: string | undefined): Promise<Authenticated> {
@@ -129,6 +130,3 @@ function jwtExpiry(token: string): number | undefined {
     return undefined;
   }
 }
-
-/** The users-permissions user model uid. */
-export { USER_UID };

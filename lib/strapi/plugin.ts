@@ -59,6 +59,7 @@ export const strapiPlugin = {
       emitPermission: options.emitPermission,
       onAuthenticated: (socket, authenticated) => sessions.noteExpiry(socket, authenticated.expiresAt),
     });
+    // Assigned by `init`, before the transport starts: connection handlers may run as soon as it does.
     let io!: StrapiIO;
     io = await createSocketIO(coreOptions, {
       httpServer: strapi.server.httpServer,

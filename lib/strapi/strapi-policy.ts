@@ -8,7 +8,7 @@
 import type { AccessPolicy, Delivery, EntityAccessDecision } from "../access-policy.ts";
 import { audienceRoom, entityRoom } from "../room-names.ts";
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "../types.ts";
-import { type Audiences, type AudienceSnapshot, type PermissionSet } from "./audiences.ts";
+import type { Audiences, AudienceSnapshot, PermissionSet } from "./audiences.ts";
 import { authenticateHandshake, type Authenticated } from "./auth.ts";
 import type { EmitPermission } from "./plugin-options.ts";
 import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
