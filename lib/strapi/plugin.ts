@@ -78,9 +78,10 @@ export const strapiPlugin = {
     const recheck = (changes: ReadonlySet<AccessChange>) => {
       sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
     };
-    io.server.on(ACCESS_CHANGED, (changes) => {
+    io.server.on(ACCESS_CHANGED, (changes: unknown) => {
       audiences.invalidate();
-      recheck(new Set(changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change as AccessChange))));
+      const known = Array.isArray(changes) ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change)) : [];
+      recheck(new Set(known));
     });
 
     const stopWatching = [
