@@ -3,7 +3,7 @@
  * works end to end with the real socket.io-client. Run by `npm test` through `deno test`.
  */
 import { io as connect, type Socket } from "socket.io-client";
-import { createSocketIO, type Logger } from "../../mod.ts";
+import { createSocketIO, type Logger, resolvePluginOptions, strapiPlugin } from "../../mod.ts";
 
 function assertEquals(actual: unknown, expected: unknown, message = ""): void {
   const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
@@ -73,4 +73,17 @@ Deno.test("$io core runs under Deno over node-http", async () => {
     for (const socket of clients) socket.disconnect();
     await io.close();
   }
+});
+
+Deno.test("the Strapi plugin's modules load under Deno and validate config the same way", () => {
+  assertEquals(typeof strapiPlugin.bootstrap, "function", "strapiPlugin:");
+  const resolved = resolvePluginOptions({ contentTypes: ["api::article.article"], emitPermission: "action" });
+  assertEquals([resolved.emitPermission, Array.isArray(resolved.contentTypes)], ["action", true], "resolvePluginOptions:");
+  let message = "";
+  try {
+    resolvePluginOptions({ emitPermission: "write" as never });
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assertEquals(message, "strapi-io: 'emitPermission' must be one of read, action, got 'write'", "bad config:");
 });
