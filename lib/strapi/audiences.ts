@@ -44,6 +44,8 @@ export interface Audience {
   readonly set: PermissionSet;
   /** A token's expiry (ms since epoch); absent for roles and tokens that never expire. */
   readonly expiresAt?: number;
+  /** A token's stored key hash (changes when the token is regenerated). */
+  readonly keyHash?: string;
 }
 
 /** All audiences at one point in time. */
@@ -129,6 +131,7 @@ async function load(strapi: StrapiLike): Promise<AudienceSnapshot> {
       : await setFor(type, async () => tokenTypeSet(type));
     const audience: Audience = { key: audienceKey("token", token.id), kind: "token", id: token.id, label: type, set };
     if (token.expiresAt) Object.assign(audience, { expiresAt: new Date(token.expiresAt).getTime() });
+    if (typeof token.accessKey === "string") Object.assign(audience, { keyHash: token.accessKey });
     set.audiences.push(audience.key);
     audiences.set(audience.key, audience);
   }

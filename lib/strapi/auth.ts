@@ -31,6 +31,8 @@ export interface Authenticated {
   user: Record<string, unknown> | null;
   /** When the credential stops being valid (ms since epoch); the socket is disconnected then. */
   expiresAt?: number;
+  /** An API token's stored key hash: a socket whose token is regenerated (new key) is disconnected. */
+  keyHash?: string;
 }
 
 /** The users-permissions user model uid. */
@@ -75,12 +77,13 @@ function readCredentials(socket: IoSocket): { token?: string; strategy?: AuthStr
 async function authenticateApiToken(strapi: StrapiLike, accessKey: string): Promise<Authenticated | undefined> {
   const service = strapi.service("admin::api-token-content-api") ?? strapi.service("admin::api-token");
   if (!service) return undefined;
-  const token = await service.getByAccessKey(service.hash(accessKey));
+  const keyHash: string = service.hash(accessKey);
+  const token = await service.getByAccessKey(keyHash);
   if (!token) return undefined;
   if (token.kind !== undefined && token.kind !== null && token.kind !== "content-api") return undefined;
   const expiresAt = token.expiresAt ? new Date(token.expiresAt).getTime() : undefined;
   if (expiresAt !== undefined && expiresAt <= Date.now()) throw new HandshakeError("token_expired", "API token expired");
-  const authenticated: Authenticated = { audience: audienceKey("token", token.id), role: `api-token:${token.type}`, user: null };
+  const authenticated: Authenticated = { audience: audienceKey("token", token.id), role: `api-token:${token.type}`, user: null, keyHash };
   if (expiresAt !== undefined) authenticated.expiresAt = expiresAt;
   return authenticated;
 }

@@ -57,7 +57,7 @@ export const strapiPlugin = {
     const sessions = new Sessions(strapi, audiences, logger);
     const policy = createStrapiPolicy(strapi, audiences, {
       emitPermission: options.emitPermission,
-      onAuthenticated: (socket, authenticated) => sessions.noteExpiry(socket, authenticated.expiresAt),
+      onAuthenticated: (socket, { expiresAt, keyHash }) => sessions.noteCredentials(socket, { expiresAt, keyHash }),
     });
     // Assigned by `init`, before the transport starts: connection handlers may run as soon as it does.
     let io!: StrapiIO;

@@ -17,6 +17,12 @@ export const ACCESS_CHANGES = ["permissions", "users", "tokens"] as const;
 /** What changed. */
 export type AccessChange = (typeof ACCESS_CHANGES)[number];
 
+/** What a socket authenticated with, as far as later checks need it. */
+export interface Credentials {
+  expiresAt?: number;
+  keyHash?: string;
+}
+
 /** setTimeout's longest delay; later expiries are re-armed in steps. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
@@ -33,7 +39,7 @@ export class Sessions {
   readonly #audiences: Audiences;
   readonly #logger: Logger;
   #host: SessionHost | undefined;
-  readonly #expiry = new WeakMap<IoSocket, number>();
+  readonly #credentials = new WeakMap<IoSocket, Credentials>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(strapi: StrapiLike, audiences: Audiences, logger: Logger) {
@@ -47,14 +53,14 @@ export class Sessions {
     this.#host = host;
   }
 
-  /** Remembers when the credential a socket authenticated with expires (armed once it is connected). */
-  noteExpiry(socket: IoSocket, expiresAt: number | undefined): void {
-    if (expiresAt !== undefined) this.#expiry.set(socket, expiresAt);
+  /** Remembers what a socket authenticated with: when it expires (armed once connected), which token key. */
+  noteCredentials(socket: IoSocket, credentials: Credentials): void {
+    this.#credentials.set(socket, credentials);
   }
 
   /** Arms the socket's expiry timer and clears it when the socket leaves. */
   attach(socket: IoSocket): void {
-    const expiresAt = this.#expiry.get(socket);
+    const expiresAt = this.#credentials.get(socket)?.expiresAt;
     if (expiresAt !== undefined) this.#arm(socket, expiresAt);
     socket.on("disconnect", () => this.#clear(socket.id));
   }
@@ -66,13 +72,21 @@ export class Sessions {
     const sockets = [...host.localSockets()];
     if (sockets.length === 0) return;
     const snapshot = await this.#audiences.current();
+    const usersToCheck = new Set(changes.has("users") ? sockets.filter((socket) => socket.data.userId !== undefined) : []);
     for (const socket of sockets) {
-      const audience = socket.data.audiences?.[0];
-      if (audience === undefined || snapshot.audiences.has(audience)) continue;
-      host.disconnectSocket(socket.id, audience.startsWith("token:") ? "API token revoked" : "Role deleted");
+      const key = socket.data.audiences?.[0];
+      const audience = key === undefined ? undefined : snapshot.audiences.get(key);
+      if (key?.startsWith("token:")) {
+        if (!audience) host.disconnectSocket(socket.id, "API token revoked");
+        else if (audience.keyHash !== undefined && audience.keyHash !== this.#credentials.get(socket)?.keyHash) host.disconnectSocket(socket.id, "API token regenerated");
+      } else if (!audience) {
+        // A deleted role's users are moved to another role by users-permissions: follow the user.
+        if (socket.data.userId !== undefined) usersToCheck.add(socket);
+        else host.disconnectSocket(socket.id, "Role deleted");
+      }
     }
     if (changes.has("tokens")) this.#rearmTokenExpiries(sockets, snapshot.audiences);
-    if (changes.has("users")) await this.#checkUsers(sockets.filter((socket) => socket.connected && socket.data.userId !== undefined));
+    await this.#checkUsers([...usersToCheck].filter((socket) => socket.connected));
   }
 
   /** Clears every timer (plugin destroy). */

@@ -122,6 +122,25 @@ describe("handshake authentication", () => {
     assert.deepEqual(await notice, { reason: "API token revoked" });
   });
 
+  it("a regenerated API token disconnects the sockets that use its old key", async () => {
+    const token = await createToken(app, "read-only");
+    const socket = await sockets.connect({ token: token.accessKey });
+    const notice = nextEvent<{ reason: string }>(socket, "strapi-io:disconnect", 3000);
+    await app.strapi.service("admin::api-token-content-api").regenerate(token.id);
+    assert.deepEqual(await notice, { reason: "API token regenerated" });
+  });
+
+  it("deleting a role keeps its users connected, moved to the role users-permissions gives them", async () => {
+    const doomed = await createRole(app, "doomed", [`${ARTICLE}.find`]);
+    const user = await createUser(app, "doomed");
+    const socket = await sockets.connect({ token: user.jwt });
+    assert.equal((await infoOf(socket.id!))?.role, "doomed");
+    const publicRole = await app.strapi.db.query("plugin::users-permissions.role").findOne({ where: { type: "public" } });
+    await app.strapi.plugin("users-permissions").service("role").deleteRole(doomed, publicRole.id);
+    await eventually(async () => (await infoOf(socket.id!))?.role === "public", "the move to the public role");
+    assert.equal(socket.connected, true);
+  });
+
   it("a token that expires while connected is disconnected when it expires", async () => {
     const token = await createToken(app, "read-only");
     await app.strapi.db.query(API_TOKEN).update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() + 1500) } });
