@@ -19,6 +19,15 @@ export interface Delivery {
   payload: unknown;
 }
 
+/**
+ * Which rooms can have receivers right now. On a single node the core knows (a room with no member here
+ * has no member anywhere), so a policy can skip sanitizing for audiences nobody listens to; behind an
+ * adapter that reaches other nodes every room counts as reachable.
+ */
+export interface Reach {
+  has(room: string): boolean;
+}
+
 /** A policy's answer to "may this socket follow this entity?". */
 export type EntityAccessDecision =
   | { allowed: true; /** The entity's canonical id (`documentId` under Strapi). */ id: string }
@@ -34,7 +43,7 @@ export interface AccessPolicy {
   /**
    * The receivers of one content event and each one's payload. Throws `TypeError` for an unknown schema.
    */
-  deliveries(event: string, schema: string | ContentTypeSchema, data: unknown): Promise<Delivery[]>;
+  deliveries(event: string, schema: string | ContentTypeSchema, data: unknown, reach?: Reach): Promise<Delivery[]>;
   /** Whether a socket with `identity` may follow entity `id` of `uid` (it must exist and be readable). */
   authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision>;
   /** Resolves a numeric id to the canonical one, for `emitToEntity()` with a numeric id. */

@@ -7,7 +7,8 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
-import { type AccessPolicy, HandshakeError, openAccessPolicy } from "./access-policy.ts";
+import { Adapter } from "socket.io-adapter";
+import { type AccessPolicy, HandshakeError, openAccessPolicy, type Reach } from "./access-policy.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
 import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
 import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
@@ -143,8 +144,8 @@ export class StrapiIO implements SocketIO {
     const { event, schema, data } = options;
     expectName(event, "emit()", "event");
     const eventName = `${singularNameOf(schema)}:${event}`;
-    const deliveries = await this.#policy.deliveries(event, schema, data);
     const main = this.#namespaces.main;
+    const deliveries = await this.#policy.deliveries(event, schema, data, reachOf(main));
     for (const { to, payload } of deliveries) {
       if (to === "everyone") {
         main.emit(eventName, payload);
@@ -279,6 +280,14 @@ function answerUnknownEvents(socket: IoSocket): void {
     const ack = args[args.length - 1];
     if (typeof ack === "function" && socket.listenerCount(event) === 0) ack({ success: false, error: `Unknown event '${event}'` });
   });
+}
+
+/** Which rooms of a namespace can have receivers: those with a member here, unless the adapter reaches other nodes. */
+function reachOf(namespace: IoNamespace): Reach {
+  const adapter = namespace.adapter;
+  // The in-memory adapter (and our uWS subclass of it) cannot talk to other nodes; others (Redis) can.
+  if (adapter.serverSideEmit !== Adapter.prototype.serverSideEmit) return { has: () => true };
+  return { has: (room) => adapter.rooms.has(room) };
 }
 
 /** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */

@@ -277,6 +277,26 @@ for (const transport of TRANSPORTS) {
     });
     after(() => h.cleanup());
 
+    it("emit() tells the policy which rooms have members, so it can skip sanitizing for audiences nobody listens to", async () => {
+      const reaches: Array<[boolean, boolean]> = [];
+      const probe = await startHarness(transport, {}, {
+        policy: {
+          ...audiencePolicy,
+          deliveries: async (_event, _schema, _data, reach) => {
+            reaches.push([reach!.has(audienceRoom("editors")), reach!.has(audienceRoom("readers"))]);
+            return [];
+          },
+        },
+      });
+      try {
+        await probe.client("/", { auth: { audience: "editors" } });
+        await probe.io.emit({ event: "update", schema: "api::article.article", data: {} });
+        assert.deepEqual(reaches, [[true, false]]);
+      } finally {
+        await probe.cleanup();
+      }
+    });
+
     it("emit() gives each audience its own payload and nothing to sockets outside every audience", async () => {
       const editor = await h.client("/", { auth: { audience: "editors" } });
       const reader = await h.client("/", { auth: { audience: "readers" } });

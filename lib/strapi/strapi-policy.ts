@@ -5,13 +5,16 @@
  *
  * @module
  */
-import type { AccessPolicy, Delivery, EntityAccessDecision } from "../access-policy.ts";
+import type { AccessPolicy, Delivery, EntityAccessDecision, Reach } from "../access-policy.ts";
 import { audienceRoom, entityRoom } from "../room-names.ts";
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "../types.ts";
 import type { Audiences, AudienceSnapshot, PermissionSet } from "./audiences.ts";
 import { authenticateHandshake, type Authenticated } from "./auth.ts";
 import type { EmitPermission } from "./plugin-options.ts";
 import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
+
+/** Without a reach from the core, every room may have receivers. */
+const everywhere: Reach = { has: () => true };
 
 /** The content-API action whose permission `emitPermission: "action"` requires for each event. */
 const ACTION_PERMISSION: Record<string, string> = { create: "create", update: "update", delete: "delete", publish: "update", unpublish: "update" };
@@ -46,7 +49,7 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       return identity;
     },
 
-    async deliveries(event: string, schema: string | ContentTypeSchema, data: unknown): Promise<Delivery[]> {
+    async deliveries(event: string, schema: string | ContentTypeSchema, data: unknown, reach: Reach = everywhere): Promise<Delivery[]> {
       const contentType = contentTypeOf(strapi, schema);
       const { uid } = contentType;
       const snapshot = await audiences.current();
@@ -54,15 +57,21 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
         ? [`${uid}.${ACTION_PERMISSION[event]}`]
         : [`${uid}.find`, `${uid}.findOne`];
       const documentId = documentIdOf(data);
-      const deliveries = await Promise.all(snapshot.sets.map(async (set): Promise<Delivery | undefined> => {
-        const stream = streamScopes.some((scope) => set.allows(scope));
+      const receiversOf = (set: PermissionSet): Delivery["to"] | undefined => {
+        if (streamScopes.some((scope) => set.allows(scope))) {
+          const rooms = set.audiences.map(audienceRoom).filter((room) => reach.has(room));
+          return rooms.length > 0 ? { rooms } : undefined;
+        }
         // Outside the type-wide stream, an entity's followers still get its events if they may read it.
-        const followers = !stream && documentId !== undefined && set.allows(`${uid}.findOne`);
-        if (!stream && !followers) return undefined;
+        if (documentId === undefined || !set.allows(`${uid}.findOne`)) return undefined;
+        const room = entityRoom(uid, documentId);
+        return reach.has(room) ? { rooms: [room], except: roomsOutside(snapshot, set) } : undefined;
+      };
+      const deliveries = await Promise.all(snapshot.sets.map(async (set): Promise<Delivery | undefined> => {
+        const to = receiversOf(set);
+        // Sanitizing is the costly part: skip it for audiences nobody listens to.
+        if (!to) return undefined;
         const payload = { data: await strapi.contentAPI.sanitize.output(data, contentType, { auth: set.auth }) };
-        const to = stream
-          ? { rooms: set.audiences.map(audienceRoom) }
-          : { rooms: [entityRoom(uid, documentId!)], except: roomsOutside(snapshot, set) };
         return { to, payload };
       }));
       return deliveries.filter((delivery): delivery is Delivery => delivery !== undefined);
