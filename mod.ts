@@ -19,8 +19,11 @@
 export { createSocketIO, StrapiIO } from "./lib/io.ts";
 export type { SocketIORuntime } from "./lib/io.ts";
 
-export { DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
+export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
 export type {
+  AdapterType,
+  MemoryAdapterOptions,
+  RedisAdapterOptions,
   EntitySubscriptionOptions,
   IoOptions,
   ResolvedIoOptions,

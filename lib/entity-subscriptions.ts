@@ -4,20 +4,22 @@
  * `unsubscribe-entity`, `get-entity-subscriptions`, acknowledged with `{ success, ... }`); both are checked
  * by the access policy against the socket's own identity.
  *
+ * In a cluster, a request for a socket connected to another node runs on that node (its policy, its copy
+ * of the socket's identity), as a command over Redis. `subscribeToEntity()` waits for that node's answer.
+ * `unsubscribeFromEntity()` and `getEntitySubscriptions()` are synchronous: they answer from the cluster
+ * directory's copy of the socket's subscriptions (what its node last announced), and the unsubscribe is
+ * sent to that node (`success: true` = it followed the entity and the request was sent).
+ *
  * @module
  */
 import type { AccessPolicy } from "./access-policy.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { entityRoom } from "./room-names.ts";
-import { findLocalSocket, type NamespaceSet } from "./socket-directory.ts";
+import { fetchEverywhere } from "./rooms.ts";
+import { type ClusterCommand, findLocalSocket, locateSocket, type NamespaceSet, type RemoteSocketRef, type StoredSubscription } from "./socket-directory.ts";
 import type { EntitySubscription, EntitySubscriptionResult, EntitySubscriptionsResult, IoSocket } from "./types.ts";
 import { expectName, isContentTypeUid, isEntityId } from "./validate.ts";
-
-/** What is stored per followed entity: the public triple, plus the id as the client asked for it. */
-interface StoredSubscription extends EntitySubscription {
-  requestedId: string;
-}
 
 /** The entity-subscription half of `$io`. */
 export class EntitySubscriptions {
@@ -35,23 +37,42 @@ export class EntitySubscriptions {
 
   /** Makes a socket follow an entity after the policy allows it. Never throws: failures come back as `{ success: false, error }`. */
   async subscribe(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult> {
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return failure(`Socket '${String(socketId)}' not found`);
-    return this.#subscribe(socket, uid, id);
+    const where = locateSocket(this.#namespaces, socketId);
+    if (!where) return failure(`Socket '${String(socketId)}' not found`);
+    if (where.local) return this.#subscribe(where.local, uid, id);
+    const invalid = this.#checkRequest(uid, id); // also checked there; saves a round trip
+    if (invalid) return invalid;
+    const answer = await this.#namespaces.cluster!.ask(where.remote, { op: "subscribe", socketId, uid, id });
+    if (!answer.answered) return failure(`Cannot reach the node of socket '${socketId}': ${answer.reason}`, uid, String(id));
+    const value = answer.value as { result?: EntitySubscriptionResult; subscriptions?: StoredSubscription[] } | undefined;
+    if (!value?.result) return failure(`The node of socket '${socketId}' could not run the subscription`, uid, String(id));
+    // Its node announces the change to every directory; until that arrives, answer from its reply.
+    if (Array.isArray(value.subscriptions)) where.remote.subscriptions = value.subscriptions;
+    return value.result;
   }
 
   /** Stops a socket following an entity. Unsubscribing from an entity it does not follow fails with a reason. */
   unsubscribe(socketId: string, uid: string, id: string | number): EntitySubscriptionResult {
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return failure(`Socket '${String(socketId)}' not found`);
-    return this.#unsubscribe(socket, uid, id);
+    const where = locateSocket(this.#namespaces, socketId);
+    if (!where) return failure(`Socket '${String(socketId)}' not found`);
+    if (where.local) return this.#unsubscribe(where.local, uid, id);
+    return this.#unsubscribeRemote(where.remote, uid, id);
   }
 
   /** The entities a socket follows. */
   list(socketId: string): EntitySubscriptionsResult {
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return { success: false, error: `Socket '${String(socketId)}' not found` };
-    return { success: true, subscriptions: stored(socket).map(({ uid, id, room }) => ({ uid, id, room })) };
+    const where = locateSocket(this.#namespaces, socketId);
+    if (!where) return { success: false, error: `Socket '${String(socketId)}' not found` };
+    const current = where.local ? stored(where.local) : where.remote.subscriptions;
+    return { success: true, subscriptions: current.map(({ uid, id, room }) => ({ uid, id, room })) };
+  }
+
+  /** Runs a command another node sent for a socket connected here (never forwarded again). */
+  async runCommand(command: ClusterCommand): Promise<unknown> {
+    const socket = findLocalSocket(this.#namespaces, command.socketId);
+    if (command.op === "unsubscribe") return socket ? this.#unsubscribe(socket, command.uid, command.id) : undefined;
+    const result = socket ? await this.#subscribe(socket, command.uid, command.id) : failure(`Socket '${command.socketId}' not found`);
+    return { result, subscriptions: socket ? stored(socket) : [] };
   }
 
   /** Sends `event` to every socket following the entity, in every served namespace. */
@@ -80,28 +101,39 @@ export class EntitySubscriptions {
     const canonicalId = typeof id === "number" && this.#policy.resolveEntityId ? await this.#policy.resolveEntityId(uid, id) : String(id);
     if (canonicalId === null) return [];
     const room = entityRoom(uid, canonicalId);
-    const perNamespace = await Promise.all(this.#namespaces.all.map((namespace) => namespace.in(room).fetchSockets()));
-    return perNamespace.flat().map((socket) => ({ id: socket.id, user: socket.data.user ?? null }));
+    const sockets = await fetchEverywhere(this.#namespaces, room, "getEntityRoomSockets()");
+    return sockets.map((socket) => ({ id: socket.id, user: socket.data.user ?? null }));
   }
 
   /** Registers the client events on a newly connected socket. */
   attach(socket: IoSocket): void {
-    socket.on("subscribe-entity", (request, ack) => {
-      if (!expectAck(ack, socket, "subscribe-entity", this.#logger)) return;
-      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
-      this.#subscribe(socket, uid, id).then(ack, (error) => ack(failure(`Subscription failed: ${errorMessage(error)}`)));
-    });
-    socket.on("unsubscribe-entity", (request, ack) => {
-      if (!expectAck(ack, socket, "unsubscribe-entity", this.#logger)) return;
-      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
-      ack(this.#unsubscribe(socket, uid, id));
-    });
-    socket.on("get-entity-subscriptions", (...args: unknown[]) => {
-      const ack = args.find((arg) => typeof arg === "function");
-      if (!expectAck(ack, socket, "get-entity-subscriptions", this.#logger)) return;
-      ack(this.list(socket.id));
-    });
+    socket.on("subscribe-entity", this.#onSubscribe);
+    socket.on("unsubscribe-entity", this.#onUnsubscribe);
+    socket.on("get-entity-subscriptions", this.#onList);
   }
+
+  // The client-event listeners are shared by every socket (Socket.IO calls them with the socket as
+  // `this`), so a connection holds no closures of its own for them.
+  readonly #onSubscribe = ((entities: EntitySubscriptions) =>
+    function (this: IoSocket, request: unknown, ack: unknown): void {
+      if (!expectAck(ack, this, "subscribe-entity", entities.#logger)) return;
+      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
+      entities.#subscribe(this, uid, id).then(ack, (error) => ack(failure(`Subscription failed: ${errorMessage(error)}`)));
+    })(this);
+
+  readonly #onUnsubscribe = ((entities: EntitySubscriptions) =>
+    function (this: IoSocket, request: unknown, ack: unknown): void {
+      if (!expectAck(ack, this, "unsubscribe-entity", entities.#logger)) return;
+      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
+      ack(entities.#unsubscribe(this, uid, id));
+    })(this);
+
+  readonly #onList = ((entities: EntitySubscriptions) =>
+    function (this: IoSocket, ...args: unknown[]): void {
+      const ack = args.find((arg) => typeof arg === "function");
+      if (!expectAck(ack, this, "get-entity-subscriptions", entities.#logger)) return;
+      ack(entities.list(this.id));
+    })(this);
 
   async #subscribe(socket: IoSocket, uid: unknown, id: unknown): Promise<EntitySubscriptionResult> {
     const invalid = this.#checkRequest(uid, id);
@@ -124,6 +156,7 @@ export class EntitySubscriptions {
     }
     const entry: StoredSubscription = { uid: uid as string, id: decision.id, room: entityRoom(uid as string, decision.id), requestedId };
     socket.data.entitySubscriptions = [...stored(socket), entry];
+    this.#namespaces.cluster?.subscriptionsChanged(socket);
     await socket.join(entry.room);
     return success(entry);
   }
@@ -136,7 +169,21 @@ export class EntitySubscriptions {
     const entry = current.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
     if (!entry) return failure(`Not subscribed to ${String(uid)} ${requestedId}`, uid as string, requestedId);
     socket.data.entitySubscriptions = current.filter((candidate) => candidate !== entry);
+    this.#namespaces.cluster?.subscriptionsChanged(socket);
     void socket.leave(entry.room);
+    return success(entry);
+  }
+
+  #unsubscribeRemote(remote: RemoteSocketRef, uid: unknown, id: unknown): EntitySubscriptionResult {
+    const invalid = this.#checkShape(uid, id);
+    if (invalid) return invalid;
+    const requestedId = String(id);
+    const entry = findEntry(remote.subscriptions, uid, requestedId);
+    if (!entry) return failure(`Not subscribed to ${String(uid)} ${requestedId}`, uid as string, requestedId);
+    if (!this.#namespaces.cluster!.tell(remote, { op: "unsubscribe", socketId: remote.id, uid: uid as string, id: id as string | number })) {
+      return failure(`Cannot reach the node of socket '${remote.id}': Redis is unreachable`, uid as string, requestedId);
+    }
+    remote.subscriptions = remote.subscriptions.filter((candidate) => candidate !== entry);
     return success(entry);
   }
 
@@ -156,6 +203,10 @@ export class EntitySubscriptions {
     if (!isEntityId(id)) return failure(`'id' must be a documentId or a positive integer id, got ${JSON.stringify(id) ?? "nothing"}`, uid);
     return undefined;
   }
+}
+
+function findEntry(subscriptions: readonly StoredSubscription[], uid: unknown, requestedId: string): StoredSubscription | undefined {
+  return subscriptions.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
 }
 
 function stored(socket: IoSocket): StoredSubscription[] {

@@ -14,7 +14,8 @@ import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
 import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
 import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
-import { createNamespaceSet, findLocalSocket, findNamespace, type NamespaceSet } from "./socket-directory.ts";
+import type { RedisCluster } from "./cluster/redis-cluster.ts";
+import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet } from "./socket-directory.ts";
 import { startTransport } from "./transports/select.ts";
 import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
 import type {
@@ -47,6 +48,11 @@ export interface SocketIORuntime {
    * `hooks.init`; plug another adapter here). `$io.port` and `$io.transport` are not known yet.
    */
   init?: (io: StrapiIO) => void | Promise<void>;
+  /**
+   * Called when the cluster's Redis is back after an outage: what other nodes announced meanwhile was lost
+   * (the plugin refreshes its cached roles and tokens). Never called on a single node.
+   */
+  onClusterReconnect?: () => void;
 }
 
 /** Default reason sent with `strapi-io:disconnect` when `disconnectSocket()` is called without one. */
@@ -67,17 +73,24 @@ const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
 export async function createSocketIO(options: IoOptions = {}, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
   const resolved = resolveOptions(options);
   const logger = runtime.logger ?? consoleLogger();
-  const server: IoServer = new Server(resolved.socket.serverOptions);
-  const io = new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, runtime.onConnection);
+  // Loaded only when configured: the Redis client is a Node package the core must not need (Deno).
+  const cluster = resolved.adapter.type === "redis" ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger) : undefined;
+  // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
+  const server: IoServer = new Server(cluster ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never } : resolved.socket.serverOptions);
   try {
+    const io = new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, runtime.onConnection, cluster);
+    if (runtime.onClusterReconnect) cluster?.onReconnect(runtime.onClusterReconnect);
     await runtime.init?.(io);
-    io.attachTransport(await startTransport({ io: server, options: resolved, logger, httpServer: runtime.httpServer }));
+    const adapterOverlay = cluster?.overlay;
+    io.attachTransport(await startTransport({ io: server, options: resolved, logger, httpServer: runtime.httpServer, adapterOverlay }));
+    return io;
   } catch (error) {
+    cluster?.leave();
     // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
     if (server.engine) server.close();
+    await cluster?.close();
     throw error;
   }
-  return io;
 }
 
 /** `strapi.$io`: see {@link SocketIO} for the contract. Created by {@link createSocketIO}. */
@@ -87,12 +100,21 @@ export class StrapiIO implements SocketIO {
   readonly #policy: AccessPolicy;
   readonly #logger: Logger;
   readonly #entities: EntitySubscriptions;
+  readonly #cluster: RedisCluster | undefined;
   #transport: TransportHandle | undefined;
 
   /** @internal Use {@link createSocketIO}. */
-  constructor(server: IoServer, options: ResolvedIoOptions, policy: AccessPolicy, logger: Logger, onConnection?: (socket: IoSocket) => void) {
+  constructor(
+    server: IoServer,
+    options: ResolvedIoOptions,
+    policy: AccessPolicy,
+    logger: Logger,
+    onConnection?: (socket: IoSocket) => void,
+    cluster?: RedisCluster,
+  ) {
     this.#server = server;
-    this.#namespaces = createNamespaceSet(server, options.namespaces);
+    this.#cluster = cluster;
+    this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
     this.#policy = policy;
     this.#logger = logger;
     this.#entities = new EntitySubscriptions(this.#namespaces, options.entitySubscriptions, policy, logger);
@@ -107,6 +129,8 @@ export class StrapiIO implements SocketIO {
         answerUnknownEvents(socket);
       });
     }
+    // Commands from other nodes for sockets connected here run the same code as local calls.
+    cluster?.directory.attach(this.#namespaces, (command) => this.#entities.runCommand(command));
   }
 
   /** @internal Called once by {@link createSocketIO}. */
@@ -181,18 +205,18 @@ export class StrapiIO implements SocketIO {
   sendPrivateMessage(socketId: string, event: string, data: unknown): void {
     expectName(socketId, "sendPrivateMessage()", "socketId");
     expectName(event, "sendPrivateMessage()", "event");
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    // Not connected here: address its id room, which the adapter resolves on other nodes (or nowhere).
-    if (socket) socket.emit(event, data);
-    else this.#namespaces.main.to(socketId).emit(event, data);
+    const where = locateSocket(this.#namespaces, socketId);
+    // Not connected here: address its id room, which the adapter resolves on the node holding it (or nowhere).
+    if (where?.local) where.local.emit(event, data);
+    else namespaceOf(this.#namespaces, where?.remote).to(socketId).emit(event, data);
   }
 
   broadcast(socketId: string, event: string, data: unknown): void {
     expectName(socketId, "broadcast()", "socketId");
     expectName(event, "broadcast()", "event");
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    if (socket) socket.broadcast.emit(event, data);
-    else this.#namespaces.main.except(socketId).emit(event, data);
+    const where = locateSocket(this.#namespaces, socketId);
+    if (where?.local) where.local.broadcast.emit(event, data);
+    else namespaceOf(this.#namespaces, where?.remote).except(socketId).emit(event, data);
   }
 
   emitToNamespace(namespace: string, event: string, data: unknown): void {
@@ -210,12 +234,20 @@ export class StrapiIO implements SocketIO {
     if (reason !== undefined && typeof reason !== "string") {
       throw new TypeError(`disconnectSocket(): 'reason' must be a string when given, got ${typeof reason}`);
     }
-    const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return false;
+    const where = locateSocket(this.#namespaces, socketId);
+    if (!where) return false;
     const notice: DisconnectNotice = { reason: reason || DEFAULT_DISCONNECT_REASON };
-    socket.emit("strapi-io:disconnect", notice);
-    // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
-    socket.disconnect(true);
+    if (where.local) {
+      where.local.emit("strapi-io:disconnect", notice);
+      // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
+      where.local.disconnect(true);
+      return true;
+    }
+    // On another node: both requests leave through the same Redis connection, so they arrive in this order.
+    if (!this.#namespaces.cluster?.connected) return false;
+    const namespace = namespaceOf(this.#namespaces, where.remote);
+    namespace.to(socketId).emit("strapi-io:disconnect", notice);
+    namespace.in(socketId).disconnectSockets(true);
     return true;
   }
 
@@ -239,9 +271,14 @@ export class StrapiIO implements SocketIO {
     return this.#entities.roomSockets(uid, id);
   }
 
-  /** Disconnects every client and frees the transport (listen socket, shared-server listeners). Idempotent. */
+  /**
+   * Disconnects every client and frees the transport (listen socket, shared-server listeners); in a cluster,
+   * tells the other nodes this one is leaving and closes both Redis connections. Idempotent.
+   */
   async close(): Promise<void> {
+    this.#cluster?.leave(); // first, so the other nodes forget this node's sockets at once
     await this.#transport?.close();
+    await this.#cluster?.close();
   }
 
   async #identify(socket: IoSocket): Promise<void> {

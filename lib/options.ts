@@ -45,6 +45,49 @@ export interface EntitySubscriptionOptions {
   allowedContentTypes?: readonly string[] | null;
 }
 
+/** Which adapter carries broadcasts and room state between Socket.IO servers. */
+export const ADAPTER_TYPES = ["memory", "redis"] as const;
+/** `memory`: one process; `redis`: every node sharing the Redis server forms one cluster. */
+export type AdapterType = (typeof ADAPTER_TYPES)[number];
+
+/**
+ * Scale-out over Redis with Socket.IO's Redis adapter (`@socket.io/redis-adapter`, pub/sub): every `$io`
+ * method keeps its meaning with sockets spread over several nodes. Two connections per node (a publisher
+ * and a subscriber), opened at start and closed by `close()`.
+ */
+export interface RedisAdapterOptions {
+  type: "redis";
+  /** Redis URL of the publisher connection (`redis://[user:pass@]host:port[/db]`, `rediss://` for TLS). @default "redis://127.0.0.1:6379" */
+  url?: string;
+  /** Redis URL of the subscriber connection, when it should go elsewhere (a replica). @default the value of `url` */
+  subscriberUrl?: string;
+  /**
+   * Prefix of every Redis channel strapi-io uses; nodes with the same prefix form one cluster, so two apps
+   * can share one Redis server with different prefixes.
+   * @default "strapi-io"
+   */
+  keyPrefix?: string;
+  /** Milliseconds a node waits for the others to answer a cluster-wide request (room listings, remote subscriptions). @default 5000 */
+  requestsTimeout?: number;
+  /**
+   * Milliseconds between "still here" messages of a node. A node silent for three intervals (while this
+   * node's own Redis connection is up) is considered gone and its sockets leave this node's directory.
+   * @default 5000
+   */
+  heartbeatInterval?: number;
+  /**
+   * Start even when Redis cannot be reached at boot: the node serves its own clients, logs a warning, and
+   * joins the cluster by itself once Redis answers. Without it, an unreachable Redis is a boot error.
+   * @default false
+   */
+  allowDegraded?: boolean;
+}
+
+/** One process, nothing shared (the default). */
+export interface MemoryAdapterOptions {
+  type: "memory";
+}
+
 /** Socket.IO settings. */
 export interface SocketOptions {
   /**
@@ -65,6 +108,8 @@ export interface IoOptions {
   namespaces?: readonly string[];
   /** Entity-subscription settings. */
   entitySubscriptions?: EntitySubscriptionOptions;
+  /** How nodes share broadcasts and rooms: one process (`memory`) or a cluster over Redis (`redis`). @default { type: "memory" } */
+  adapter?: MemoryAdapterOptions | RedisAdapterOptions;
 }
 
 /** Options with every default applied: what the rest of `lib/` reads. */
@@ -78,6 +123,7 @@ export interface ResolvedIoOptions {
     maxPerSocket: number;
     allowedContentTypes: readonly string[] | null;
   };
+  adapter: MemoryAdapterOptions | Required<RedisAdapterOptions>;
 }
 
 /** The defaults, in one place. */
@@ -85,6 +131,8 @@ export const DEFAULTS = {
   transport: { type: "auto", host: "0.0.0.0", port: 1338, polling: true, maxBackpressure: 1024 * 1024 },
   path: "/socket.io",
   entitySubscriptions: { enabled: true, maxPerSocket: 100, allowedContentTypes: null },
+  adapter: { type: "memory" },
+  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "strapi-io", requestsTimeout: 5000, heartbeatInterval: 5000, allowDegraded: false },
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -142,12 +190,45 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     fail("entitySubscriptions.allowedContentTypes", "an array of content-type uids or null", allowed);
   }
 
+  const adapter = resolveAdapter(options.adapter ?? DEFAULTS.adapter);
+  if (adapter.type !== "memory" && "adapter" in serverOptions) {
+    fail("socket.serverOptions.adapter", `unset when 'adapter.type' is '${adapter.type}'`, "an adapter");
+  }
+  if (adapter.type === "redis" && serverOptions.connectionStateRecovery !== undefined) {
+    // Socket.IO would accept it and never recover a session: the pub/sub adapter stores no packets.
+    fail("socket.serverOptions.connectionStateRecovery", "unset when 'adapter.type' is 'redis' (the Redis pub/sub adapter keeps no packets to replay)", "an object");
+  }
+
   return {
     transport: { type, host, port, polling, maxBackpressure },
     socket: { serverOptions: { ...serverOptions, path, transports: polling ? ["websocket", "polling"] : ["websocket"] } },
     namespaces: namespaceNames,
     entitySubscriptions: { enabled, maxPerSocket, allowedContentTypes: allowed },
+    adapter,
   };
+}
+
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+const KEY_PREFIX = /^[A-Za-z0-9_\-.:]+$/;
+
+function resolveAdapter(adapter: MemoryAdapterOptions | RedisAdapterOptions): ResolvedIoOptions["adapter"] {
+  expectPlainObject(adapter, "adapter");
+  if (!ADAPTER_TYPES.includes(adapter.type)) fail("adapter.type", `one of ${ADAPTER_TYPES.join(", ")}`, adapter.type);
+  if (adapter.type === "memory") return { type: "memory" };
+  const defaults = DEFAULTS.redis;
+  const url = adapter.url ?? defaults.url;
+  if (typeof url !== "string" || !REDIS_URL.test(url)) fail("adapter.url", "a redis:// or rediss:// URL", url);
+  const subscriberUrl = adapter.subscriberUrl ?? url;
+  if (typeof subscriberUrl !== "string" || !REDIS_URL.test(subscriberUrl)) fail("adapter.subscriberUrl", "a redis:// or rediss:// URL", subscriberUrl);
+  const keyPrefix = adapter.keyPrefix ?? defaults.keyPrefix;
+  if (typeof keyPrefix !== "string" || !KEY_PREFIX.test(keyPrefix)) fail("adapter.keyPrefix", "a non-empty string of letters, digits, '_', '-', '.', ':'", keyPrefix);
+  const requestsTimeout = adapter.requestsTimeout ?? defaults.requestsTimeout;
+  if (!Number.isInteger(requestsTimeout) || requestsTimeout < 100) fail("adapter.requestsTimeout", "an integer number of milliseconds, at least 100", requestsTimeout);
+  const heartbeatInterval = adapter.heartbeatInterval ?? defaults.heartbeatInterval;
+  if (!Number.isInteger(heartbeatInterval) || heartbeatInterval < 50) fail("adapter.heartbeatInterval", "an integer number of milliseconds, at least 50", heartbeatInterval);
+  const allowDegraded = adapter.allowDegraded ?? defaults.allowDegraded;
+  if (typeof allowDegraded !== "boolean") fail("adapter.allowDegraded", "a boolean", allowDegraded);
+  return { type: "redis", url, subscriberUrl, keyPrefix, requestsTimeout, heartbeatInterval, allowDegraded };
 }
 
 /** Formats a config error the same way everywhere: key, expectation, offending value. */

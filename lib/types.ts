@@ -128,9 +128,13 @@ export interface SocketIO {
   emit(options: EmitOptions): Promise<void>;
   /** Sends `data` exactly as given, to `rooms` or to everyone. */
   raw(options: RawEmitOptions): Promise<void>;
-  /** Adds a socket to a room; `false` if the socket is not found. */
+  /**
+   * Adds a socket to a room; `false` if the socket is not found. In a cluster, for a socket on another
+   * node: `true` when the cluster directory knows it and the request was sent to its node (applied there
+   * in order with what this node sends next); `false` when no node is known to hold it or Redis is down.
+   */
   joinRoom(socketId: string, room: string): boolean;
-  /** Removes a socket from a room; `false` if the socket is not found. */
+  /** Removes a socket from a room; `false` if the socket is not found. Across nodes as {@link joinRoom}. */
   leaveRoom(socketId: string, room: string): boolean;
   /** Every socket in the room, across namespaces. */
   getSocketsInRoom(room: string): Promise<SocketInfo[]>;
@@ -140,13 +144,19 @@ export interface SocketIO {
   broadcast(socketId: string, event: string, data: unknown): void;
   /** Sends to every socket of a configured namespace. */
   emitToNamespace(namespace: string, event: string, data: unknown): void;
-  /** Disconnects a socket; it first receives `strapi-io:disconnect` with the reason. `false` if not found. */
+  /**
+   * Disconnects a socket; it first receives `strapi-io:disconnect` with the reason. `false` if not found.
+   * Across nodes as {@link joinRoom}: `true` means the notice and the disconnect were sent to its node.
+   */
   disconnectSocket(socketId: string, reason?: string): boolean;
   /** Makes a socket follow one entity, after checking it exists and the socket may read it. */
   subscribeToEntity(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult>;
-  /** Stops a socket following one entity. */
+  /**
+   * Stops a socket following one entity. For a socket on another node, answers from the cluster
+   * directory's copy of its subscriptions and sends the request to its node.
+   */
   unsubscribeFromEntity(socketId: string, uid: string, id: string | number): EntitySubscriptionResult;
-  /** The entities a socket follows. */
+  /** The entities a socket follows (for a socket on another node: as its node last announced them). */
   getEntitySubscriptions(socketId: string): EntitySubscriptionsResult;
   /** Sends to the sockets following that entity. */
   emitToEntity(uid: string, id: string | number, event: string, data: unknown): void;

@@ -59,6 +59,9 @@ export const strapiPlugin = {
       emitPermission: options.emitPermission,
       onAuthenticated: (socket, { expiresAt, keyHash }) => sessions.noteCredentials(socket, { expiresAt, keyHash }),
     });
+    const recheck = (changes: ReadonlySet<AccessChange>) => {
+      sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
+    };
     // Assigned by `init`, before the transport starts: connection handlers may run as soon as it does.
     let io!: StrapiIO;
     io = await createSocketIO(coreOptions, {
@@ -73,11 +76,13 @@ export const strapiPlugin = {
         sessions.attach(socket);
         attachClientEvents(socket, options.events, { strapi, io }, logger);
       },
+      // Access changes other nodes announced during a Redis outage were lost: assume anything changed.
+      onClusterReconnect: () => {
+        audiences.invalidate();
+        recheck(new Set(ACCESS_CHANGES));
+      },
     });
     sessions.bind({ localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) });
-    const recheck = (changes: ReadonlySet<AccessChange>) => {
-      sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
-    };
     io.server.on(ACCESS_CHANGED, (changes: unknown) => {
       audiences.invalidate();
       const known = Array.isArray(changes) ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change)) : [];

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Server as HttpServer } from "node:http";
+import type { Adapter } from "socket.io-adapter";
 import type { Logger } from "../logger.ts";
 import type { ResolvedIoOptions } from "../options.ts";
 import type { IoServer } from "../types.ts";
@@ -19,7 +20,16 @@ export interface TransportContext {
   logger: Logger;
   /** An existing node:http server to share (Strapi's); `node-http` creates its own when absent. */
   httpServer?: HttpServer;
+  /**
+   * Given the adapter class a transport built around the configured one (uws: the per-server publish
+   * mixin), returns the class to install. The Redis cluster stacks its delivery routing there, above the
+   * mixin (see `lib/cluster/redis-adapter.ts`). Transports that keep the configured adapter ignore it.
+   */
+  adapterOverlay?: (adapter: AdapterConstructor) => AdapterConstructor;
 }
+
+/** An adapter class, as Socket.IO's `server.adapter()` takes it. */
+export type AdapterConstructor = new (nsp: any) => Adapter;
 
 /** Counters a transport keeps. */
 export interface TransportStats {

@@ -7,12 +7,20 @@
  * instead: each WebSocket client subscribes to one uWS topic per room, and a broadcast to zero or one room
  * is a single native `publish` of the packet encoded once.
  *
+ * A broadcast to several of strapi-io's internal audience rooms (what `emit()` sends to a permission set)
+ * is also native: the packet is encoded once and published once per room's topic. That is only correct
+ * because audience rooms are disjoint (every socket is in exactly one: `$io` joins it at the handshake, see
+ * `audienceRoom()`); a topic per room would otherwise deliver twice to a socket in two of them. The adapter
+ * checks the invariant as sockets join and, the moment a socket is in two audience rooms, sends such
+ * broadcasts through Socket.IO's per-socket path (which de-duplicates) from then on.
+ *
  * It also keeps the set of clients still on HTTP long-polling, so that a broadcast only visits those
  * (Socket.IO's glue visits every target socket on every broadcast just to find them).
  *
  * @module
  */
 import type { Adapter, BroadcastOptions, Room, SocketId } from "socket.io-adapter";
+import { isInternalRoom } from "../room-names.ts";
 
 /** The one uWS App method the adapter needs; structural, so this file does not import uWebSockets.js. */
 export interface TopicPublisher {
@@ -44,15 +52,20 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
   return class UwsPublishAdapter extends Base {
     /** Sockets of this namespace not (yet) on WebSocket: the only ones a broadcast must write to itself. */
     #pollingIds = new Set<SocketId>();
+    /** No socket has been in two audience rooms at once: a broadcast to several may publish per topic. */
+    #audiencesDisjoint = true;
+    /** Topic names of audience rooms (few, long-lived, published to on every `emit()`), built once. */
+    readonly #audienceTopics = new Map<Room, string>();
 
     override addAll(id: SocketId, rooms: Set<Room>): void {
       const isNew = !this.sids.has(id);
+      if (this.#audiencesDisjoint && joinsSecondAudience(this.sids.get(id), rooms)) this.#audiencesDisjoint = false;
       super.addAll(id, rooms);
       const socket = this.#socket(id);
       if (!socket) return;
       const websocket = webSocketOf(socket);
       if (websocket) {
-        subscribe(this.nsp.name, websocket, isNew, rooms);
+        subscribe(this.nsp.name, websocket, isNew, rooms, id);
         return;
       }
       if (!isNew) return;
@@ -61,7 +74,7 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
         this.#pollingIds.delete(id);
         const current = this.sids.get(id);
         const upgraded = webSocketOf(socket);
-        if (current && upgraded) subscribe(this.nsp.name, upgraded, true, current);
+        if (current && upgraded) subscribe(this.nsp.name, upgraded, true, current, id);
       });
     }
 
@@ -79,27 +92,57 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
     }
 
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
-      if (opts.rooms.size > 1 || (opts.except?.size ?? 0) > 0) {
+      const rooms = opts.rooms;
+      if ((opts.except?.size ?? 0) > 0 || (rooms.size > 1 && !this.#disjointAudiences(rooms)) || (rooms.size === 1 && this.#isSocketIdRoom(rooms))) {
         super.broadcast(packet, opts);
         return;
       }
       const flags = opts.flags ?? {};
       packet.nsp = this.nsp.name;
       const encoded = (this as unknown as { encoder: Encoder }).encoder.encode(packet);
-      const room = opts.rooms.values().next().value;
-      const topic = room === undefined ? this.nsp.name : topicOf(this.nsp.name, room);
-      for (const frame of encoded) {
-        const isBinary = typeof frame !== "string";
-        // "4" is the Engine.IO message type; WebSocket clients get one frame per Socket.IO packet part.
-        app.publish(topic, isBinary ? frame : `4${frame}`, isBinary, flags.compress);
+      // Several topics: frames become bytes once, so uWS does not convert a string on every publish.
+      const frames = wireFrames(encoded, rooms.size > 1);
+      if (rooms.size === 0) publishFrames(app, this.nsp.name, frames, flags.compress);
+      else if (rooms.size === 1) publishFrames(app, topicOf(this.nsp.name, rooms.values().next().value as Room), frames, flags.compress);
+      else {
+        for (const room of rooms) {
+          // A room with no member here has no subscriber on its topic either: nothing to publish.
+          if (this.rooms.has(room)) publishFrames(app, this.#audienceTopic(room), frames, flags.compress);
+        }
       }
       if (this.#pollingIds.size === 0) return;
       const packetOptions = { preEncoded: true, volatile: flags.volatile, compress: flags.compress };
       for (const id of this.#pollingIds) {
-        if (room !== undefined && !this.rooms.get(room)?.has(id)) continue;
+        if (rooms.size > 0 && !this.#inAny(id, rooms)) continue;
         const socket = this.#socket(id);
         if (socket && !webSocketOf(socket)) socket.client.writeToEngine(encoded, packetOptions);
       }
+    }
+
+    /** Whether `rooms` are all audience rooms and those are still disjoint (see the module doc). */
+    #disjointAudiences(rooms: Set<Room>): boolean {
+      if (!this.#audiencesDisjoint) return false;
+      for (const room of rooms) if (typeof room !== "string" || !isInternalRoom(room)) return false;
+      return true;
+    }
+
+    /** A broadcast to a socket id room (a private message): no topic for it (see `subscribe()`). */
+    #isSocketIdRoom(rooms: Set<Room>): boolean {
+      return this.sids.has(rooms.values().next().value as Room);
+    }
+
+    #audienceTopic(room: Room): string {
+      let topic = this.#audienceTopics.get(room);
+      if (topic === undefined) {
+        topic = topicOf(this.nsp.name, room);
+        this.#audienceTopics.set(room, topic);
+      }
+      return topic;
+    }
+
+    #inAny(id: SocketId, rooms: Set<Room>): boolean {
+      for (const room of rooms) if (this.rooms.get(room)?.has(id)) return true;
+      return false;
     }
 
     #socket(id: SocketId): EngineBackedSocket | undefined {
@@ -107,6 +150,30 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
       return nsp.sockets.get(id) ?? nsp._preConnectSockets?.get(id);
     }
   };
+}
+
+/** A WebSocket frame to publish: its data and whether it is a binary frame. */
+type WireFrame = [data: string | Uint8Array, binary: boolean];
+
+/**
+ * The WebSocket frames of an encoded packet: one per part, string parts prefixed with the Engine.IO
+ * message type "4" (and turned into UTF-8 bytes when `asBytes`), binary parts (attachments) as they are.
+ */
+function wireFrames(encoded: ReadonlyArray<string | Uint8Array>, asBytes: boolean): WireFrame[] {
+  return encoded.map((part): WireFrame => (typeof part === "string" ? [asBytes ? Buffer.from(`4${part}`) : `4${part}`, false] : [part, true]));
+}
+
+function publishFrames(app: TopicPublisher, topic: string, frames: readonly WireFrame[], compress: boolean | undefined): void {
+  for (const [data, binary] of frames) app.publish(topic, data, binary, compress);
+}
+
+/** Whether joining `adding` puts a socket (currently in `current`) in a second audience room. */
+function joinsSecondAudience(current: Set<Room> | undefined, adding: Set<Room>): boolean {
+  let audiences = 0;
+  for (const room of adding) if (typeof room === "string" && isInternalRoom(room) && !current?.has(room)) audiences += 1;
+  if (audiences === 0) return false;
+  if (current) for (const room of current) if (typeof room === "string" && isInternalRoom(room)) audiences += 1;
+  return audiences > 1;
 }
 
 function topicOf(namespace: string, room: Room): string {
@@ -118,9 +185,14 @@ function webSocketOf(socket: EngineBackedSocket): TopicSubscriber | undefined {
   return transport.name === "websocket" ? transport.socket : undefined;
 }
 
-function subscribe(namespace: string, websocket: TopicSubscriber, isNew: boolean, rooms: Set<Room>): void {
+/**
+ * Subscribes a WebSocket to the namespace topic (when new) and to a topic per room, except its own id
+ * room: a topic per socket would cost a uWS topic per connection for rooms of one, which `broadcast()`
+ * serves through Socket.IO's per-socket path instead.
+ */
+function subscribe(namespace: string, websocket: TopicSubscriber, isNew: boolean, rooms: Set<Room>, id: SocketId): void {
   if (isNew) websocket.subscribe(namespace);
-  for (const room of rooms) websocket.subscribe(topicOf(namespace, room));
+  for (const room of rooms) if (room !== id) websocket.subscribe(topicOf(namespace, room));
 }
 
 function tryUnsubscribe(websocket: TopicSubscriber, topic: string): void {

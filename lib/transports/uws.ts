@@ -72,13 +72,15 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
   const app = uws.App();
   const guard = new BackpressureGuard(maxBackpressure, logger);
   guard.install(app);
-  io.adapter(withUwsPublish(io.adapter() as never, app) as never);
+  const published = withUwsPublish(io.adapter() as never, app);
+  io.adapter((context.adapterOverlay ? context.adapterOverlay(published) : published) as never);
 
   const serverOptions = options.socket.serverOptions;
   const engine = new uServer({ ...serverOptions, maxBackpressure: maxBackpressure + HARD_LIMIT_HEADROOM } as never);
   engine.attach(app as never, { ...serverOptions, maxBackpressure: maxBackpressure + HARD_LIMIT_HEADROOM } as never);
-  engine.on("connection", (socket: { on(event: "packetCreate", listener: () => void): void }) => {
-    socket.on("packetCreate", guard.noteActivity);
+  engine.on("connection", (socket: EngineSocket) => {
+    socket.request = detachedRequest(socket.request);
+    socket.on("packetCreate", guard.notePacket);
   });
   io.bind(engine as never);
 
@@ -112,20 +114,57 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
   };
 }
 
+/** The parts of an Engine.IO socket this transport touches. */
+interface EngineSocket {
+  request: UwsHandshakeRequest;
+  on(event: "packetCreate", listener: (packet: { data?: unknown }) => void): void;
+}
+
+/** What engine.io's uWS server attaches to a uWS HttpRequest during the handshake. */
+interface UwsHandshakeRequest {
+  method: string;
+  url: string;
+  _query: Record<string, string>;
+  headers: Record<string, string>;
+  connection: { remoteAddress: string };
+}
+
+/**
+ * The handshake request as a plain object with what `socket.request` and `socket.handshake` expose
+ * (method, url, query, headers, remote address). Engine.IO keeps the request for the connection's life;
+ * with uWS it is the HttpRequest wrapper (dead once the upgrade returns) holding the HttpResponse wrapper
+ * and its abort handler, a few hundred bytes per connection for nothing. Runs on engine.io's `connection`
+ * event, before Socket.IO reads `conn.request`.
+ */
+function detachedRequest(request: UwsHandshakeRequest): UwsHandshakeRequest {
+  const { method, url, _query, headers, connection } = request;
+  return { method, url, _query, headers, connection };
+}
+
 /**
  * Enforces `maxBackpressure` without dropping anything silently. After every loop turn that sent
- * something, it checks each socket's uWS send backlog; a socket over the limit is ended with close code
- * 1013 and a reason (the close frame queues behind the backlog, so the client reads everything sent to it,
- * then learns why, then reconnects and refetches).
+ * something, it checks uWS send backlogs; a socket over the limit is ended with close code 1013 and a
+ * reason (the close frame queues behind the backlog, so the client reads everything sent to it, then
+ * learns why, then reconnects and refetches).
+ *
+ * The check costs O(sockets with a backlog), not O(open sockets): a socket whose backlog was 0 when last
+ * looked at holds at most the bytes sent since, and those are counted (every publish, every per-socket
+ * packet, each counted once however many sockets it reaches). Only when that count passes the limit can
+ * an unwatched socket be over it, and only then are all open sockets scanned. The count restarts from
+ * what was sent since the previous check (it may still sit in uWS's topic queues, drained at the end of
+ * the loop turn), never from 0.
  */
 class BackpressureGuard {
   disconnects = 0;
   readonly #limit: number;
   readonly #logger: Logger;
   readonly #open = new Set<UwsWebSocket>();
-  /** Sockets with a backlog at the last check: a bare 1006 close of one of them is uWS's hard limit. */
-  readonly #congested = new WeakSet<UwsWebSocket>();
+  /** Sockets with a backlog at their last check: checked every turn; a bare 1006 close of one is uWS's hard limit. */
+  readonly #congested = new Set<UwsWebSocket>();
   readonly #evicted = new WeakSet<UwsWebSocket>();
+  /** Bytes sent since the last full scan, and since the last check. */
+  #sinceScan = 0;
+  #sinceCheck = 0;
   #scheduled = false;
   #stopped = false;
 
@@ -150,46 +189,70 @@ class BackpressureGuard {
           if (code === 1006 && this.#congested.has(socket) && !this.#evicted.has(socket)) {
             this.#count("closed by uWS at its hard limit inside one loop turn");
           }
+          this.#congested.delete(socket);
           behavior.close?.(socket, code, message);
         },
       });
     const publish = app.publish.bind(app);
     app.publish = (topic, message, isBinary, compress) => {
-      this.noteActivity();
+      this.#noteBytes(byteBound(message));
       return publish(topic, message, isBinary, compress);
     };
   }
 
-  /** Schedules one check after the current loop turn. Bound, so it can be passed as a listener. */
-  readonly noteActivity = (): void => {
-    if (this.#scheduled || this.#stopped) return;
-    this.#scheduled = true;
-    setImmediate(this.#check);
+  /** Counts one per-socket Engine.IO packet (engine `packetCreate`). Bound, so it can be passed as a listener. */
+  readonly notePacket = (packet: { data?: unknown }): void => {
+    this.#noteBytes(16 + byteBound(packet.data));
   };
 
   stop(): void {
     this.#stopped = true;
   }
 
+  #noteBytes(bytes: number): void {
+    this.#sinceScan += bytes;
+    this.#sinceCheck += bytes;
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    setImmediate(this.#check);
+  }
+
   readonly #check = (): void => {
     this.#scheduled = false;
     if (this.#stopped) return;
-    for (const socket of this.#open) {
-      const buffered = socket.getBufferedAmount();
-      if (buffered === 0) {
-        this.#congested.delete(socket);
-        continue;
-      }
-      this.#congested.add(socket);
-      if (buffered <= this.#limit || this.#evicted.has(socket)) continue;
-      this.#evicted.add(socket);
-      this.#count(`send backlog ${buffered} B over maxBackpressure ${this.#limit} B`);
-      socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON);
+    if (this.#sinceScan > this.#limit) {
+      this.#sinceScan = this.#sinceCheck;
+      // Every open socket: rebuild the congested set rather than delete from it socket by socket.
+      this.#congested.clear();
+      for (const socket of this.#open) if (socket.getBufferedAmount() > 0) this.#inspect(socket);
+    } else {
+      for (const socket of this.#congested) this.#inspect(socket);
     }
+    this.#sinceCheck = 0;
   };
+
+  #inspect(socket: UwsWebSocket): void {
+    const buffered = socket.getBufferedAmount();
+    if (buffered === 0) {
+      this.#congested.delete(socket);
+      return;
+    }
+    this.#congested.add(socket);
+    if (buffered <= this.#limit || this.#evicted.has(socket)) return;
+    this.#evicted.add(socket);
+    this.#count(`send backlog ${buffered} B over maxBackpressure ${this.#limit} B`);
+    socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON);
+  }
 
   #count(why: string): void {
     this.disconnects += 1;
     this.#logger.warn(`disconnected a slow client: ${why} (total ${this.disconnects})`);
   }
+}
+
+/** The bytes `data` takes on the wire (UTF-8 for strings). */
+function byteBound(data: unknown): number {
+  if (typeof data === "string") return Buffer.byteLength(data);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
 }

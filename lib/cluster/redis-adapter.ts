@@ -1,0 +1,142 @@
+/**
+ * Socket.IO's Redis adapter (`@socket.io/redis-adapter`, pub/sub), bound to one node's connections, and
+ * the overlay that lets it work under the uWS publish mixin.
+ *
+ * Two things the published adapter does not do for us:
+ * - **Being replaced.** `server.adapter(X)` builds a new adapter for every namespace and drops the old one
+ *   without closing it; a dropped Redis adapter would keep its listeners on the shared subscriber and
+ *   deliver every message a second time. Here each new adapter of a namespace retires the previous one
+ *   (its listeners only: the Redis subscriptions are the connection's, shared with its successor).
+ * - **Local delivery through uWS.** The Redis adapter delivers to this node's sockets with
+ *   `super.broadcast`, which is bound to Socket.IO's in-memory `Adapter` and so skips any class stacked on
+ *   top of it (the uWS publish mixin, see `lib/transports/uws-publish-adapter.ts`), and the mixin, for the
+ *   broadcasts it publishes natively, never calls the Redis adapter at all. {@link withClusterDelivery}
+ *   sits above the mixin: it publishes every broadcast to Redis itself, then hands it to the mixin as a
+ *   local one; broadcasts arriving from other nodes take the same local path. The wire format is the
+ *   published adapter's, so uWS nodes and node-http nodes (plain adapter) share one cluster.
+ *
+ * @module
+ */
+import { RedisAdapter } from "@socket.io/redis-adapter";
+import type { Adapter, BroadcastOptions } from "socket.io-adapter";
+import { errorMessage, type Logger } from "../logger.ts";
+import type { ResolvedIoOptions } from "../options.ts";
+import type { RedisConnections } from "./redis-connections.ts";
+
+type RedisOptions = Extract<ResolvedIoOptions["adapter"], { type: "redis" }>;
+type Namespace = ConstructorParameters<typeof Adapter>[0];
+type Packet = Parameters<Adapter["broadcast"]>[0];
+/** Any adapter class (Socket.IO constructs it with the namespace). */
+export type AdapterConstructor = new (...args: any[]) => Adapter;
+
+/** The parts of `RedisAdapter` that TypeScript declares private but that this file must reach. */
+interface RedisAdapterInternals {
+  uid: string;
+  channel: string;
+  pubClient: { publish(channel: string, message: Uint8Array | string): unknown; off(event: string, listener: (...args: unknown[]) => void): void };
+  subClient: { off(event: string, listener: (...args: unknown[]) => void): void };
+  friendlyErrorHandler: (...args: unknown[]) => void;
+  parser: { encode(value: unknown): Uint8Array; decode(message: Uint8Array): unknown };
+  redisListeners: Map<string, (...args: unknown[]) => void>;
+  hasRoom(room: string): boolean;
+}
+
+/** The Redis adapter class of one node: every namespace's adapter shares the node's two connections. */
+export function redisAdapterClass(connections: RedisConnections, options: RedisOptions): AdapterConstructor {
+  const current = new Map<string, ClusterRedisAdapter>();
+  class ClusterRedisAdapter extends RedisAdapter {
+    #retired = false;
+
+    constructor(nsp: Namespace) {
+      super(nsp, connections.pub, connections.sub, {
+        key: options.keyPrefix,
+        requestsTimeout: options.requestsTimeout,
+        publishOnSpecificResponseChannel: true,
+      });
+      const previous = current.get(nsp.name);
+      if (previous) previous.#retire();
+      current.set(nsp.name, this);
+    }
+
+    /** Called by `io.close()`: stops listening. The connections themselves are closed by the cluster. */
+    override close(): void {
+      this.#retire();
+      if (current.get(this.nsp.name) === this) current.delete(this.nsp.name);
+    }
+
+    #retire(): void {
+      if (this.#retired) return;
+      this.#retired = true;
+      const self = this as unknown as RedisAdapterInternals;
+      for (const event of ["pmessageBuffer", "messageBuffer"]) {
+        const listener = self.redisListeners.get(event);
+        if (listener) self.subClient.off(event, listener);
+      }
+      self.pubClient.off("error", self.friendlyErrorHandler);
+      self.subClient.off("error", self.friendlyErrorHandler);
+    }
+  }
+  return ClusterRedisAdapter as unknown as AdapterConstructor;
+}
+
+/**
+ * Stacks cluster delivery above an adapter class that wraps the Redis adapter (the uWS publish mixin):
+ * every broadcast is published to Redis here, then delivered locally by `Base` as a `local` broadcast;
+ * broadcasts from other nodes are delivered locally the same way.
+ */
+export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logger: Logger): T {
+  return class ClusterDeliveryAdapter extends Base {
+    /** How this node's own broadcasts start on the wire (msgpack: array of 3, then the uid string). */
+    #ownPrefix: Uint8Array | undefined;
+
+    override broadcast(packet: Packet, opts: BroadcastOptions): void {
+      if (!opts.flags?.local) publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
+      super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
+    }
+
+    /** Replaces `RedisAdapter#onmessage` (same filtering), ending in this class's local delivery. */
+    onmessage(_pattern: unknown, channel: string | Uint8Array, message: Uint8Array): void {
+      const self = this as unknown as RedisAdapterInternals & Adapter;
+      const name = channel.toString();
+      if (!name.startsWith(self.channel)) return;
+      const room = name.slice(self.channel.length, -1);
+      if (room !== "" && !self.hasRoom(room)) return; // nobody here is in that room
+      // Every broadcast of this node comes back to it: recognize it by its first bytes, not by decoding it.
+      this.#ownPrefix ??= self.parser.encode([self.uid, null, null]).subarray(0, -2);
+      if (startsWith(message, this.#ownPrefix)) return;
+      let decoded: [string, Packet | undefined, { rooms?: unknown[]; except?: unknown[]; flags?: BroadcastOptions["flags"] }];
+      try {
+        decoded = self.parser.decode(message) as typeof decoded;
+      } catch (error) {
+        logger.warn(`ignored a malformed message on Redis channel '${name}': ${errorMessage(error)}`);
+        return;
+      }
+      const [uid, packet, remote] = Array.isArray(decoded) ? decoded : [];
+      if (uid === self.uid || !packet || typeof remote !== "object" || remote === null) return; // ours, or not a broadcast
+      packet.nsp ??= "/";
+      if (packet.nsp !== self.nsp.name) return;
+      const rooms = new Set((remote.rooms ?? []) as string[]);
+      const except = new Set((remote.except ?? []) as string[]);
+      try {
+        this.broadcast(packet, { rooms, except, flags: { ...remote.flags, local: true } });
+      } catch (error) {
+        // Thrown here it would surface in the Redis client's event handler and end the process.
+        logger.error(`could not deliver a broadcast from another node on '${name}': ${errorMessage(error)}`);
+      }
+    }
+  };
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i += 1) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** What `RedisAdapter#broadcast` publishes, byte for byte, so that plain nodes understand it. */
+function publish(adapter: RedisAdapterInternals & Adapter, packet: Packet, opts: BroadcastOptions): void {
+  packet.nsp = adapter.nsp.name;
+  const message = adapter.parser.encode([adapter.uid, packet, { rooms: [...opts.rooms], except: [...new Set(opts.except)], flags: opts.flags }]);
+  const channel = opts.rooms.size === 1 ? `${adapter.channel}${String(opts.rooms.values().next().value)}#` : adapter.channel;
+  adapter.pubClient.publish(channel, message);
+}

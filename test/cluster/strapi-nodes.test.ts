@@ -1,0 +1,101 @@
+/**
+ * Two real Strapi 5.54.0 nodes of one deployment (same database, same Redis): a content event written on
+ * either node reaches the readers connected to both, sanitized once by the node that emits it; a
+ * permission change made on one node is honoured by the other at its next event; a user blocked through
+ * one node is disconnected from the other.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Socket as ClientSocket } from "socket.io-client";
+import { clientPool, type ClusterNode, eventually, redisClientNames, startStrapiNode, uniquePrefix } from "../support/cluster.ts";
+import { collect, nextEvent, settle } from "../support/harness.ts";
+import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
+import { createUser, grant, revoke, socketsFor } from "../support/strapi-fixtures.ts";
+
+const SHARED_REDIS_PORT = 6379;
+const ARTICLE = "api::article.article";
+const USER = "plugin::users-permissions.user";
+
+describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
+  const prefix = uniquePrefix("strapi2");
+  const ioConfig = { transport: { type: "uws", port: 0, host: "127.0.0.1" }, adapter: { type: "redis", keyPrefix: prefix }, contentTypes: [ARTICLE] } as const;
+  const clients = clientPool();
+  let first: BootedStrapi;
+  let second: ClusterNode;
+  let sockets: ReturnType<typeof socketsFor>;
+  let publicOnFirst: ClientSocket;
+  let publicOnSecond: ClientSocket;
+  let memberOnSecond: ClientSocket;
+
+  before(async () => {
+    first = await bootStrapi(ioConfig);
+    await grant(first, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`]);
+    const member = await createUser(first, "authenticated"); // no article permission
+    second = await startStrapiNode(process.env.DATABASE_FILENAME!, ioConfig);
+    sockets = socketsFor(first);
+    publicOnFirst = await sockets.connect();
+    publicOnSecond = await clients.connect(second.url);
+    memberOnSecond = await clients.connect(second.url, { token: member.jwt });
+    await eventually(() => first.io.getEntitySubscriptions(memberOnSecond.id!).success, "the first node to know the second node's sockets");
+  });
+
+  after(async () => {
+    sockets?.closeAll();
+    clients.closeAll();
+    await second?.close();
+    await first?.destroy();
+  });
+
+  it("a document created on either node reaches the readers on both, sanitized, and no one else", async () => {
+    const seenByMember = collect(memberOnSecond, "article:create");
+    for (const [origin, create] of [
+      ["first", () => first.strapi.documents(ARTICLE).create({ data: { title: "From first", internalNotes: "private" }, status: "published" })],
+      ["second", () => second.call("create", ARTICLE, { title: "From second", internalNotes: "private" })],
+    ] as const) {
+      const received = Promise.all([nextEvent<any>(publicOnFirst, "article:create"), nextEvent<any>(publicOnSecond, "article:create")]);
+      await create();
+      const [onFirst, onSecond] = await received;
+      assert.equal(onFirst.data.title, `From ${origin}`);
+      assert.equal("internalNotes" in onFirst.data, false, `private field sent for an event from the ${origin} node`);
+      assert.deepEqual(onSecond, onFirst);
+    }
+    await settle();
+    assert.deepEqual(seenByMember, []);
+  });
+
+  it("a permission revoked on the first node stops the second node's events to that role", async () => {
+    await revoke(first, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`]);
+    const seenFirst = collect(publicOnFirst, "article:create");
+    const seenSecond = collect(publicOnSecond, "article:create");
+    // The revocation travels to the second node as a cluster message: give it the time to arrive.
+    await eventually(async () => {
+      const before = seenFirst.length + seenSecond.length;
+      await second.call("create", ARTICLE, { title: "After revoke" });
+      await settle(100);
+      return seenFirst.length + seenSecond.length === before;
+    }, "the second node to stop sending to the public role");
+    const quiet = [seenFirst.length, seenSecond.length];
+    await second.call("create", ARTICLE, { title: "Still nothing" });
+    await settle();
+    assert.deepEqual([seenFirst.length, seenSecond.length], quiet);
+  });
+
+  it("a user blocked through the first node is disconnected from the second, and told why", async () => {
+    const user = await createUser(first, "authenticated");
+    const socket = await clients.connect(second.url, { token: user.jwt });
+    const notice = nextEvent(socket, "strapi-io:disconnect", 5000);
+    const documentId = (await first.strapi.db.query(USER).findOne({ where: { id: user.id } })).documentId;
+    await first.strapi.documents(USER).update({ documentId, data: { blocked: true } });
+    assert.deepEqual(await notice, { reason: "User is blocked" });
+  });
+
+  it("closing both nodes leaves no Redis connection", async () => {
+    sockets.closeAll();
+    clients.closeAll();
+    assert.deepEqual(await second.call("failures"), []);
+    await second.close();
+    await first.destroy();
+    first = undefined as unknown as BootedStrapi;
+    assert.deepEqual(await redisClientNames(SHARED_REDIS_PORT, prefix), []);
+  });
+});
