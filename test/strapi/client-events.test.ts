@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { StrapiIO } from "../../lib/io.ts";
 import type { IoSocket } from "../../lib/types.ts";
-import { nextEvent, request } from "../support/harness.ts";
+import { nextEvent, request, settle } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { eventually, socketsFor } from "../support/strapi-fixtures.ts";
+import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
 
 describe("events, hooks and Socket.IO options from the plugin config", () => {
   let app: BootedStrapi;
@@ -22,6 +22,8 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
       transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
       namespaces: ["chat"],
       socket: { serverOptions: { pingInterval: 4321 } },
+      // Only articles, only create and update, drafts included: what the tests at the end check.
+      contentTypes: [{ uid: "api::article.article", actions: ["create", "update"], drafts: true }],
       hooks: {
         init({ strapi, $io }: { strapi: { $io?: unknown; config?: unknown }; $io: StrapiIO }) {
           init.calls += 1;
@@ -90,5 +92,20 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
 
   it("socket.serverOptions reach Socket.IO", () => {
     assert.equal((app.io.server.engine as unknown as { opts: { pingInterval: number } }).opts.pingInterval, 4321);
+  });
+
+  it("contentTypes limits events to the listed types and actions; drafts: true pushes drafts", async () => {
+    await grant(app, "public", ["api::article.article.find", "api::category.category.find"]);
+    const socket = await sockets.connect();
+    const seen: string[] = [];
+    socket.onAny((event: string) => void seen.push(event));
+    const draft = nextEvent<any>(socket, "article:create");
+    const article = await app.strapi.documents("api::article.article").create({ data: { title: "A draft" } });
+    const { data } = await draft;
+    assert.equal(data.publishedAt, null, "the draft itself is pushed");
+    await app.strapi.documents("api::article.article").delete({ documentId: article.documentId });
+    await app.strapi.documents("api::category.category").create({ data: { name: "Not listed" } });
+    await settle(300);
+    assert.deepEqual(seen, ["article:create"], "no delete (not in actions), nothing for an unlisted type");
   });
 });
