@@ -1,0 +1,42 @@
+/**
+ * strapi-io (`createSocketIO`) with the bench policy, on either transport: the product under test.
+ *
+ * @module
+ */
+import { loadStrapiIo } from "../strapi-io-build.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { RunningTransportType } from "../../lib/transports/transport.ts";
+import { createBenchPolicy } from "../bench-policy.ts";
+import { type ContenderServer, queryValue } from "../contender.ts";
+import { articleFor, CONTENT_TYPE_UID, FEED_ROOM, RAW_EVENT, entityOfEvent } from "../scenario.ts";
+
+const quietLogger: Logger = { debug: () => {}, info: () => {}, warn: (m) => console.warn(m), error: (m) => console.error(m) };
+
+export async function startStrapiIo(transport: RunningTransportType, connections: number): Promise<ContenderServer> {
+  const { createSocketIO } = await loadStrapiIo();
+  let setups = 0;
+  const io = await createSocketIO(
+    { transport: { type: transport, host: "127.0.0.1", port: 0, polling: false } },
+    {
+      logger: quietLogger,
+      policy: createBenchPolicy(),
+      onConnection: (socket) => {
+        const query = socket.handshake.query as Record<string, unknown>;
+        if (queryValue(query, "feed") === "1") io.joinRoom(socket.id, FEED_ROOM);
+        io.subscribeToEntity(socket.id, CONTENT_TYPE_UID, queryValue(query, "ent")).then((result) => {
+          if (result.success) setups += 1;
+          else console.error(`bench: subscribeToEntity failed: ${result.error}`);
+        });
+      },
+    },
+  );
+  return {
+    port: io.port,
+    setups: () => setups,
+    emit: (seq) => io.emit({ event: "update", schema: CONTENT_TYPE_UID, data: articleFor(seq) }),
+    emitToEntity: (seq) => io.emitToEntity(CONTENT_TYPE_UID, entityOfEvent(seq, connections), "article:update", articleFor(seq)),
+    rawAll: (seq) => io.raw({ event: RAW_EVENT, data: articleFor(seq) }),
+    rawRoom: (seq) => io.raw({ event: RAW_EVENT, rooms: FEED_ROOM, data: articleFor(seq) }),
+    close: () => io.close(),
+  };
+}
