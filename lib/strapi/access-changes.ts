@@ -1,6 +1,6 @@
 /**
- * Notices changes to what anyone may read: users-permissions roles, permissions and users, and content-API
- * tokens and their permissions. Strapi emits no event for these, so this listens to database lifecycles,
+ * Notices changes to what anyone may read: users-permissions roles, permissions and users, content-API
+ * tokens and their permissions, and login sessions. Strapi emits no event for these, so this listens to database lifecycles,
  * waits for the commit, then reports each change at once (so the very next event follows it) and once
  * more per burst, coalesced (saving a role rewrites each of its permission rows one by one).
  *
@@ -17,6 +17,8 @@ const WATCHED: Record<string, AccessChange> = {
   "plugin::users-permissions.user": "users",
   "admin::api-token": "tokens",
   "admin::api-token-permission": "tokens",
+  // Login sessions (users-permissions in refresh mode, and the admin's): a logout deletes the row.
+  "admin::session": "sessions",
 };
 
 /** Token columns Strapi updates on use; such an update changes nobody's access. */

@@ -33,6 +33,8 @@ export interface Authenticated {
   expiresAt?: number;
   /** An API token's stored key hash: a socket whose token is regenerated (new key) is disconnected. */
   keyHash?: string;
+  /** The users-permissions session behind a JWT (refresh mode): a socket whose session ends is disconnected. */
+  sessionId?: string;
 }
 
 /** The users-permissions user model uid. */
@@ -91,7 +93,7 @@ async function authenticateApiToken(strapi: StrapiLike, accessKey: string): Prom
 async function authenticateJwt(strapi: StrapiLike, token: string): Promise<Authenticated> {
   const usersPermissions = strapi.plugin("users-permissions");
   if (!usersPermissions) throw new HandshakeError("invalid_token", "Invalid token");
-  let payload: { id?: unknown };
+  let payload: { id?: unknown; sessionId?: unknown };
   try {
     payload = await usersPermissions.service("jwt").verify(token);
   } catch {
@@ -114,6 +116,7 @@ async function authenticateJwt(strapi: StrapiLike, token: string): Promise<Authe
   };
   const expiresAt = jwtExpiry(token);
   if (expiresAt !== undefined) authenticated.expiresAt = expiresAt;
+  if (typeof payload.sessionId === "string") authenticated.sessionId = payload.sessionId;
   return authenticated;
 }
 

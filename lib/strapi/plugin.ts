@@ -57,7 +57,7 @@ export const strapiPlugin = {
     const sessions = new Sessions(strapi, audiences, logger);
     const policy = createStrapiPolicy(strapi, audiences, {
       emitPermission: options.emitPermission,
-      onAuthenticated: (socket, { expiresAt, keyHash }) => sessions.noteCredentials(socket, { expiresAt, keyHash }),
+      onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) => sessions.noteCredentials(socket, { expiresAt, keyHash, sessionId }),
     });
     const recheck = (changes: ReadonlySet<AccessChange>) => {
       sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
@@ -92,7 +92,10 @@ export const strapiPlugin = {
     const stopWatching = [
       watchContentEvents(strapi, io, options, logger),
       watchAccessChanges(strapi, logger, {
-        changed: () => audiences.invalidate(),
+        // Logins and logouts change no role or token: the cached audiences stay valid.
+        changed: (change) => {
+          if (change !== "sessions") audiences.invalidate();
+        },
         settled: (changes) => {
           recheck(changes);
           // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write.

@@ -13,7 +13,7 @@ import { USER_UID } from "./auth.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
 /** What can change, as the change watcher reports it. */
-export const ACCESS_CHANGES = ["permissions", "users", "tokens"] as const;
+export const ACCESS_CHANGES = ["permissions", "users", "tokens", "sessions"] as const;
 /** What changed. */
 export type AccessChange = (typeof ACCESS_CHANGES)[number];
 
@@ -21,6 +21,7 @@ export type AccessChange = (typeof ACCESS_CHANGES)[number];
 export interface Credentials {
   expiresAt?: number;
   keyHash?: string;
+  sessionId?: string;
 }
 
 /** setTimeout's longest delay; later expiries are re-armed in steps. */
@@ -87,6 +88,17 @@ export class Sessions {
     }
     if (changes.has("tokens")) this.#rearmTokenExpiries(sockets, snapshot.audiences);
     await this.#checkUsers([...usersToCheck].filter((socket) => socket.connected));
+    if (changes.has("sessions")) await this.#checkSessions(sockets.filter((socket) => socket.connected));
+  }
+
+  /** Disconnects sockets whose users-permissions session (refresh mode) has ended: logout, revocation, expiry. */
+  async #checkSessions(sockets: IoSocket[]): Promise<void> {
+    const withSession = sockets.filter((socket) => this.#credentials.get(socket)?.sessionId !== undefined);
+    if (withSession.length === 0 || !this.#strapi.sessionManager) return;
+    const sessions = this.#strapi.sessionManager("users-permissions");
+    for (const socket of withSession) {
+      if (!(await sessions.isSessionActive(this.#credentials.get(socket)!.sessionId!))) this.#host?.disconnectSocket(socket.id, "Session ended");
+    }
   }
 
   /** Clears every timer (plugin destroy). */

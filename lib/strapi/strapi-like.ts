@@ -76,5 +76,7 @@ export interface StrapiLike {
     permissions: { engine: { generateAbility(permissions: Array<{ action: string }>): Promise<Ability> } };
     sanitize: { output(data: unknown, schema: StrapiContentType, options: { auth: SanitizeAuth }): Promise<unknown> };
   };
+  /** Login sessions (users-permissions' refresh mode), where Strapi provides them. */
+  sessionManager?: (origin: string) => { isSessionActive(sessionId: string): Promise<boolean> };
   $io?: unknown;
 }

@@ -23,12 +23,18 @@ export interface BootedStrapi {
   destroy(): Promise<void>;
 }
 
-/** Loads and starts the fixture app; `ioConfig` becomes `io.config` in its config/plugins.js. */
-export async function bootStrapi(ioConfig: PluginOptions = { transport: { port: 0, host: "127.0.0.1" } }): Promise<BootedStrapi> {
+/**
+ * Loads and starts the fixture app; `ioConfig` becomes `io.config` in its config/plugins.js, and
+ * `usersPermissionsConfig` is merged into users-permissions' config.
+ */
+export async function bootStrapi(
+  ioConfig: PluginOptions = { transport: { port: 0, host: "127.0.0.1" } },
+  usersPermissionsConfig: Record<string, unknown> = {},
+): Promise<BootedStrapi> {
   process.env.NODE_ENV = "test";
   const dataDir = mkdtempSync(join(tmpdir(), "strapi-io-"));
   process.env.DATABASE_FILENAME = join(dataDir, "data.db");
-  (globalThis as { __strapiIoTestConfig?: unknown }).__strapiIoTestConfig = ioConfig;
+  Object.assign(globalThis, { __strapiIoTestConfig: ioConfig, __strapiUsersPermissionsTestConfig: usersPermissionsConfig });
   // Strapi's ESM build imports directory paths Node's ESM resolver rejects; its CommonJS build loads.
   const { createStrapi } = createRequire(import.meta.url)("@strapi/strapi");
   const strapi = createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false });

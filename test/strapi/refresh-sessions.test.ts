@@ -1,0 +1,44 @@
+/**
+ * users-permissions in refresh mode (`jwtManagement: "refresh"`): access tokens belong to login sessions,
+ * and a socket whose session ends (logout, revocation) does not stay connected.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { nextEvent, settle } from "../support/harness.ts";
+import { freePort } from "../support/ports.ts";
+import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
+import { createUser, socketsFor } from "../support/strapi-fixtures.ts";
+
+describe("JWT sessions (users-permissions refresh mode)", () => {
+  let app: BootedStrapi;
+  let sockets: ReturnType<typeof socketsFor>;
+
+  before(async () => {
+    app = await bootStrapi({ transport: { type: "uws", port: await freePort(), host: "127.0.0.1" } }, { jwtManagement: "refresh" });
+    sockets = socketsFor(app);
+  });
+
+  after(async () => {
+    sockets.closeAll();
+    await app.destroy();
+  });
+
+  it("a session's access token connects as its user", async () => {
+    const user = await createUser(app);
+    const socket = await sockets.connect({ token: user.jwt, strategy: "jwt" });
+    const [info] = await app.io.getSocketsInRoom(socket.id!);
+    assert.equal(info?.userId, user.id);
+  });
+
+  it("ending the session (logout) disconnects its sockets, and says why", async () => {
+    const user = await createUser(app);
+    const other = await createUser(app);
+    const socket = await sockets.connect({ token: user.jwt });
+    const bystander = await sockets.connect({ token: other.jwt });
+    const notice = nextEvent<{ reason: string }>(socket, "strapi-io:disconnect", 3000);
+    await app.strapi.sessionManager("users-permissions").invalidateRefreshToken(String(user.id));
+    assert.deepEqual(await notice, { reason: "Session ended" });
+    await settle();
+    assert.equal(bystander.connected, true, "another user's session is untouched");
+  });
+});
