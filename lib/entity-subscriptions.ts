@@ -140,20 +140,16 @@ export class EntitySubscriptions {
     if (invalid) return invalid;
     const requestedId = String(id);
     const current = stored(socket);
-    const existing = current.find((entry) => entry.uid === uid && (entry.id === requestedId || entry.requestedId === requestedId));
+    const existing = findEntry(current, uid, requestedId);
     if (existing) return success(existing);
-    if (current.length >= this.#options.maxPerSocket) {
-      return failure(`Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`, uid as string, requestedId);
-    }
+    if (current.length >= this.#options.maxPerSocket) return this.#limitReached(uid as string, requestedId);
     const decision = await this.#policy.authorizeEntity(socket.data, uid as string, id as string | number);
     if (!decision.allowed) return failure(decision.error, uid as string, requestedId);
     if (!socket.connected) return failure("Socket disconnected during the subscription", uid as string, requestedId);
     // Re-read: another request for the same entity may have completed while the policy was deciding.
     const again = stored(socket).find((entry) => entry.uid === uid && entry.id === decision.id);
     if (again) return success(again);
-    if (stored(socket).length >= this.#options.maxPerSocket) {
-      return failure(`Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`, uid as string, requestedId);
-    }
+    if (stored(socket).length >= this.#options.maxPerSocket) return this.#limitReached(uid as string, requestedId);
     const entry: StoredSubscription = { uid: uid as string, id: decision.id, room: entityRoom(uid as string, decision.id), requestedId };
     socket.data.entitySubscriptions = [...stored(socket), entry];
     this.#namespaces.cluster?.subscriptionsChanged(socket);
@@ -161,12 +157,16 @@ export class EntitySubscriptions {
     return success(entry);
   }
 
+  #limitReached(uid: string, requestedId: string): EntitySubscriptionResult {
+    return failure(`Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`, uid, requestedId);
+  }
+
   #unsubscribe(socket: IoSocket, uid: unknown, id: unknown): EntitySubscriptionResult {
     const invalid = this.#checkShape(uid, id);
     if (invalid) return invalid;
     const requestedId = String(id);
     const current = stored(socket);
-    const entry = current.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
+    const entry = findEntry(current, uid, requestedId);
     if (!entry) return failure(`Not subscribed to ${String(uid)} ${requestedId}`, uid as string, requestedId);
     socket.data.entitySubscriptions = current.filter((candidate) => candidate !== entry);
     this.#namespaces.cluster?.subscriptionsChanged(socket);
@@ -205,6 +205,7 @@ export class EntitySubscriptions {
   }
 }
 
+/** The subscription to `uid` by its canonical id or by the id it was asked for. */
 function findEntry(subscriptions: readonly StoredSubscription[], uid: unknown, requestedId: string): StoredSubscription | undefined {
   return subscriptions.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
 }

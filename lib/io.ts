@@ -7,7 +7,6 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
-import { Adapter } from "socket.io-adapter";
 import { type AccessPolicy, HandshakeError, openAccessPolicy, type Reach } from "./access-policy.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
 import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
@@ -15,7 +14,7 @@ import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./option
 import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
-import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet } from "./socket-directory.ts";
+import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet, reachesOtherNodes } from "./socket-directory.ts";
 import { startTransport } from "./transports/select.ts";
 import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
 import type {
@@ -321,10 +320,9 @@ function answerUnknownEvents(socket: IoSocket): void {
 
 /** Which rooms of a namespace can have receivers: those with a member here, unless the adapter reaches other nodes. */
 function reachOf(namespace: IoNamespace): Reach {
-  const adapter = namespace.adapter;
-  // The in-memory adapter (and our uWS subclass of it) cannot talk to other nodes; others (Redis) can.
-  if (adapter.serverSideEmit !== Adapter.prototype.serverSideEmit) return { has: () => true };
-  return { has: (room) => adapter.rooms.has(room) };
+  if (reachesOtherNodes(namespace)) return { has: () => true };
+  const { rooms } = namespace.adapter;
+  return { has: (room) => rooms.has(room) };
 }
 
 /** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */

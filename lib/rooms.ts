@@ -17,29 +17,26 @@ import { expectName } from "./validate.ts";
 
 /** Adds a socket to `room` (on whichever node holds it); `false` when no socket has that id. */
 export function joinRoom(namespaces: NamespaceSet, socketId: string, room: string): boolean {
-  expectName(room, "joinRoom()", "room");
-  const where = locateSocket(namespaces, socketId);
-  if (!where) return false;
-  if (where.local) {
-    void where.local.join(room);
-    return true;
-  }
-  if (!namespaces.cluster?.connected) return false;
-  namespaceOf(namespaces, where.remote).in(socketId).socketsJoin(room);
-  return true;
+  return changeMembership(namespaces, socketId, room, "join");
 }
 
 /** Removes a socket from `room` (on whichever node holds it); `false` when no socket has that id. */
 export function leaveRoom(namespaces: NamespaceSet, socketId: string, room: string): boolean {
-  expectName(room, "leaveRoom()", "room");
+  return changeMembership(namespaces, socketId, room, "leave");
+}
+
+function changeMembership(namespaces: NamespaceSet, socketId: string, room: string, change: "join" | "leave"): boolean {
+  expectName(room, `${change}Room()`, "room");
   const where = locateSocket(namespaces, socketId);
   if (!where) return false;
   if (where.local) {
-    void where.local.leave(room);
+    void where.local[change](room);
     return true;
   }
   if (!namespaces.cluster?.connected) return false;
-  namespaceOf(namespaces, where.remote).in(socketId).socketsLeave(room);
+  const remote = namespaceOf(namespaces, where.remote).in(socketId);
+  if (change === "join") remote.socketsJoin(room);
+  else remote.socketsLeave(room);
   return true;
 }
 

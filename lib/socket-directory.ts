@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Adapter } from "socket.io-adapter";
 import type { EntitySubscription, IoNamespace, IoServer, IoSocket } from "./types.ts";
 
 /** An entity a socket follows, with the id as it was asked for (a numeric id resolves to a documentId). */
@@ -90,6 +91,14 @@ export function locateSocket(namespaces: NamespaceSet, socketId: unknown): Socke
  */
 export function namespaceOf(namespaces: NamespaceSet, remote: RemoteSocketRef | undefined): IoNamespace {
   return (remote && findNamespace(namespaces, remote.namespace)) || namespaces.main;
+}
+
+/**
+ * Whether a namespace's adapter reaches other nodes. The in-memory adapter (and strapi-io's uWS subclass of
+ * it) cannot: its `serverSideEmit` only warns. Redis' can, and so can an adapter plugged in by `hooks.init`.
+ */
+export function reachesOtherNodes(namespace: IoNamespace): boolean {
+  return namespace.adapter.serverSideEmit !== Adapter.prototype.serverSideEmit;
 }
 
 /** Looks a namespace up by `chat`, `/chat` or `/` (the main one); `undefined` when it is not served. */

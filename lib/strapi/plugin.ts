@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { Adapter } from "socket.io-adapter";
 import { createSocketIO, type StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
 import { fail } from "../options.ts";
+import { reachesOtherNodes } from "../socket-directory.ts";
 import type { IoSocket } from "../types.ts";
 import { watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";
@@ -31,10 +31,6 @@ const running = new WeakMap<StrapiLike, Running>();
 /** The inter-node event that carries access changes to the other nodes of a cluster. */
 const ACCESS_CHANGED = "strapi-io:access-changed";
 
-/** Whether the server's adapter reaches other nodes (the in-memory adapter's serverSideEmit only warns). */
-function supportsServerSideEmit(io: StrapiIO): boolean {
-  return io.server.of("/").adapter.serverSideEmit !== Adapter.prototype.serverSideEmit;
-}
 
 /** Strapi's plugin object for `strapi-server.js`. */
 export const strapiPlugin = {
@@ -99,7 +95,7 @@ export const strapiPlugin = {
         settled: (changes) => {
           recheck(changes);
           // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write.
-          if (supportsServerSideEmit(io)) io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
+          if (reachesOtherNodes(io.server.sockets)) io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
         },
       }),
     ];
