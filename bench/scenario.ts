@@ -24,6 +24,8 @@ export const CONTENT_EVENT = "article:update";
 export const RAW_EVENT = "tick";
 /** The room of the `raw-room` workload. */
 export const FEED_ROOM = "feed";
+/** Every bench client connects from loopback: lift the per-address and per-node connection caps. */
+export const BENCH_LIMITS = { connections: { maxPerAddress: 1_000_000, maxPerNode: 1_000_000 } } as const;
 /** Subscribers per entity in the `entity` workload. */
 export const SUBSCRIBERS_PER_ENTITY = 5;
 

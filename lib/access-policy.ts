@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { entityRoom } from "./room-names.ts";
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "./types.ts";
+import { isEntityId } from "./validate.ts";
 
 /**
  * One copy of a content event and who receives it: every socket of `/`, or the sockets of `/` that are in
@@ -15,6 +17,11 @@ import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "./
  */
 export interface Delivery {
   to: "everyone" | { rooms: readonly string[]; except?: readonly string[] };
+  /**
+   * In the other served namespaces, which carry no type-wide stream: the followers of the entity the
+   * event is about that get this copy (the sockets in `room` and in none of `except`).
+   */
+  followers?: { room: string; except?: readonly string[] };
   /** What the receivers get, already sanitized for them. */
   payload: unknown;
 }
@@ -60,9 +67,17 @@ export class HandshakeError extends Error {
   }
 }
 
-/** The standalone policy: every socket is `public`, every event goes to everyone as `{ data }`, any entity may be followed. */
+/**
+ * The standalone policy: every socket is `public`, every event goes to everyone in `/` (and to the
+ * entity's followers in the other namespaces) as `{ data }`, any entity may be followed.
+ */
 export const openAccessPolicy: AccessPolicy = {
   identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
-  deliveries: (_event, _schema, data) => Promise.resolve([{ to: "everyone", payload: { data } }]),
+  deliveries: (_event, schema, data) => {
+    const delivery: Delivery = { to: "everyone", payload: { data } };
+    const id = (data as { documentId?: unknown; id?: unknown } | null)?.documentId ?? (data as { id?: unknown } | null)?.id;
+    if (typeof schema === "string" && isEntityId(id)) delivery.followers = { room: entityRoom(schema, String(id)) };
+    return Promise.resolve([delivery]);
+  },
   authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),
 };

@@ -13,6 +13,8 @@
  * @module
  */
 import type { AccessPolicy } from "./access-policy.ts";
+import { type ClientGuard, refusal } from "./client-guard.ts";
+import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { entityRoom } from "./room-names.ts";
@@ -27,12 +29,26 @@ export class EntitySubscriptions {
   readonly #options: ResolvedIoOptions["entitySubscriptions"];
   readonly #policy: AccessPolicy;
   readonly #logger: Logger;
+  readonly #onSubscribe: (this: IoSocket, ...args: unknown[]) => void;
+  readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
+  readonly #onList: (this: IoSocket, ...args: unknown[]) => void;
 
-  constructor(namespaces: NamespaceSet, options: ResolvedIoOptions["entitySubscriptions"], policy: AccessPolicy, logger: Logger) {
+  constructor(namespaces: NamespaceSet, options: ResolvedIoOptions["entitySubscriptions"], policy: AccessPolicy, logger: Logger, guard: ClientGuard) {
     this.#namespaces = namespaces;
     this.#options = options;
     this.#policy = policy;
     this.#logger = logger;
+    // Shared by every socket (Socket.IO calls them with the socket as `this`): a connection holds no
+    // closures of its own for them. The guard answers whatever they throw.
+    this.#onSubscribe = guard.handler("subscribe-entity", (socket, [request]) => {
+      const parsed = parseEntityRequest(request);
+      return typeof parsed === "string" ? refusal("invalid_request", parsed) : this.#subscribe(socket, parsed.uid, parsed.id);
+    }, { reply: true });
+    this.#onUnsubscribe = guard.handler("unsubscribe-entity", (socket, [request]) => {
+      const parsed = parseEntityRequest(request);
+      return typeof parsed === "string" ? refusal("invalid_request", parsed) : this.#unsubscribe(socket, parsed.uid, parsed.id);
+    }, { reply: true });
+    this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), { reply: true });
   }
 
   /** Makes a socket follow an entity after the policy allows it. Never throws: failures come back as `{ success: false, error }`. */
@@ -112,29 +128,6 @@ export class EntitySubscriptions {
     socket.on("get-entity-subscriptions", this.#onList);
   }
 
-  // The client-event listeners are shared by every socket (Socket.IO calls them with the socket as
-  // `this`), so a connection holds no closures of its own for them.
-  readonly #onSubscribe = ((entities: EntitySubscriptions) =>
-    function (this: IoSocket, request: unknown, ack: unknown): void {
-      if (!expectAck(ack, this, "subscribe-entity", entities.#logger)) return;
-      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
-      entities.#subscribe(this, uid, id).then(ack, (error) => ack(failure(`Subscription failed: ${errorMessage(error)}`)));
-    })(this);
-
-  readonly #onUnsubscribe = ((entities: EntitySubscriptions) =>
-    function (this: IoSocket, request: unknown, ack: unknown): void {
-      if (!expectAck(ack, this, "unsubscribe-entity", entities.#logger)) return;
-      const { uid, id } = (request ?? {}) as { uid?: unknown; id?: unknown };
-      ack(entities.#unsubscribe(this, uid, id));
-    })(this);
-
-  readonly #onList = ((entities: EntitySubscriptions) =>
-    function (this: IoSocket, ...args: unknown[]): void {
-      const ack = args.find((arg) => typeof arg === "function");
-      if (!expectAck(ack, this, "get-entity-subscriptions", entities.#logger)) return;
-      ack(entities.list(this.id));
-    })(this);
-
   async #subscribe(socket: IoSocket, uid: unknown, id: unknown): Promise<EntitySubscriptionResult> {
     const invalid = this.#checkRequest(uid, id);
     if (invalid) return invalid;
@@ -199,8 +192,8 @@ export class EntitySubscriptions {
   }
 
   #checkShape(uid: unknown, id: unknown): EntitySubscriptionResult | undefined {
-    if (!isContentTypeUid(uid)) return failure(`'uid' must be a content-type uid like 'api::article.article', got ${JSON.stringify(uid) ?? "nothing"}`);
-    if (!isEntityId(id)) return failure(`'id' must be a documentId or a positive integer id, got ${JSON.stringify(id) ?? "nothing"}`, uid);
+    if (!isContentTypeUid(uid)) return failure(`'uid' must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
+    if (!isEntityId(id)) return failure(`'id' must be a documentId or a positive integer id, got ${describe(id)}`, uid);
     return undefined;
   }
 }
@@ -225,9 +218,15 @@ function failure(error: string, uid?: string, id?: string): EntitySubscriptionRe
   return result;
 }
 
-/** Client events without an acknowledgement cannot be answered: logged at debug level and ignored. */
-function expectAck(ack: unknown, socket: IoSocket, event: string, logger: Logger): ack is (result: unknown) => void {
-  if (typeof ack === "function") return true;
-  logger.debug(`socket ${socket.id} sent '${event}' without an acknowledgement callback; ignored`);
-  return false;
+/**
+ * A client's `{ uid, id }` request, checked for shape before anything reads further into it: a value is
+ * only ever looked at one level deep, so a hostile payload (deeply nested, huge) costs nothing here.
+ * Returns the reason when it is not one.
+ */
+function parseEntityRequest(request: unknown): { uid: unknown; id: unknown } | string {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    return `Expected a request { uid, id }, got ${describe(request)}`;
+  }
+  const { uid, id } = request as { uid?: unknown; id?: unknown };
+  return { uid, id };
 }

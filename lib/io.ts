@@ -8,17 +8,19 @@
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
 import { type AccessPolicy, HandshakeError, openAccessPolicy, type Reach } from "./access-policy.ts";
+import { ClientGuard } from "./client-guard.ts";
+import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
 import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
 import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
 import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
+import { singularNameOf } from "./singular-name.ts";
 import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet, reachesOtherNodes } from "./socket-directory.ts";
 import { startTransport } from "./transports/select.ts";
 import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
 import type {
-  ContentTypeSchema,
   DisconnectNotice,
   EmitOptions,
   EntitySubscriptionResult,
@@ -40,8 +42,11 @@ export interface SocketIORuntime {
   logger?: Logger;
   /** Who may connect and read what. @default openAccessPolicy (everyone reads everything) */
   policy?: AccessPolicy;
-  /** Called for every socket once it is connected and identified (the plugin registers user events here). */
-  onConnection?: (socket: IoSocket) => void;
+  /**
+   * Called for every socket once it is connected and identified (the plugin registers user events here,
+   * behind `guard.handler()`, so that they are limited and answered like strapi-io's own).
+   */
+  onConnection?: (socket: IoSocket, guard: ClientGuard) => void;
   /**
    * Runs once `$io` exists and before its transport starts, so before any client can connect (the plugin's
    * `hooks.init`; plug another adapter here). `$io.port` and `$io.transport` are not known yet.
@@ -100,6 +105,7 @@ export class StrapiIO implements SocketIO {
   readonly #logger: Logger;
   readonly #entities: EntitySubscriptions;
   readonly #cluster: RedisCluster | undefined;
+  readonly #connectionLimits: ConnectionLimits;
   #transport: TransportHandle | undefined;
 
   /** @internal Use {@link createSocketIO}. */
@@ -108,7 +114,7 @@ export class StrapiIO implements SocketIO {
     options: ResolvedIoOptions,
     policy: AccessPolicy,
     logger: Logger,
-    onConnection?: (socket: IoSocket) => void,
+    onConnection?: (socket: IoSocket, guard: ClientGuard) => void,
     cluster?: RedisCluster,
   ) {
     this.#server = server;
@@ -116,16 +122,32 @@ export class StrapiIO implements SocketIO {
     this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
     this.#policy = policy;
     this.#logger = logger;
-    this.#entities = new EntitySubscriptions(this.#namespaces, options.entitySubscriptions, policy, logger);
+    const guard = new ClientGuard(options.limits.events, logger, (socket, reason) => disconnectWithNotice(socket, reason));
+    this.#entities = new EntitySubscriptions(this.#namespaces, options.entitySubscriptions, policy, logger, guard);
+    const limits = new ConnectionLimits(options.limits.connections, logger);
+    this.#connectionLimits = limits;
     for (const namespace of this.#namespaces.all) {
       namespace.use((socket, next) => {
-        this.#identify(socket).then(() => next(), (error) => next(handshakeFailure(error)));
+        const refused = limits.admit(socket);
+        if (refused) return next(refused);
+        this.#identify(socket).then(
+          () => {
+            const overCap = limits.admitPrincipal(socket);
+            if (overCap) limits.release(socket, false);
+            next(overCap);
+          },
+          (error) => {
+            limits.release(socket, false);
+            next(handshakeFailure(error));
+          },
+        );
       });
       namespace.on("connection", (socket) => {
         logger.debug(`socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`);
+        socket.once("disconnect", () => limits.release(socket, true));
+        guard.install(socket);
         this.#entities.attach(socket);
-        if (onConnection) onConnection(socket);
-        answerUnknownEvents(socket);
+        if (onConnection) onConnection(socket, guard);
       });
     }
     // Commands from other nodes for sockets connected here run the same code as local calls.
@@ -135,6 +157,7 @@ export class StrapiIO implements SocketIO {
   /** @internal Called once by {@link createSocketIO}. */
   attachTransport(transport: TransportHandle): void {
     this.#transport = transport;
+    this.#connectionLimits.attach(this.#server.engine as never);
   }
 
   /** The Socket.IO server. */
@@ -168,15 +191,13 @@ export class StrapiIO implements SocketIO {
     expectName(event, "emit()", "event");
     const eventName = `${singularNameOf(schema)}:${event}`;
     const main = this.#namespaces.main;
-    const deliveries = await this.#policy.deliveries(event, schema, data, reachOf(main));
-    for (const { to, payload } of deliveries) {
-      if (to === "everyone") {
-        main.emit(eventName, payload);
-        continue;
-      }
-      if (to.rooms.length === 0) continue; // nobody: never widen an empty audience to everyone
-      const target = main.to(to.rooms as string[]);
-      (to.except?.length ? target.except(to.except as string[]) : target).emit(eventName, payload);
+    const deliveries = await this.#policy.deliveries(event, schema, data, reachOf(this.#namespaces));
+    for (const { to, followers, payload } of deliveries) {
+      if (to === "everyone") main.emit(eventName, payload);
+      // An empty room list is nobody: never widen it to everyone.
+      else if (to.rooms.length > 0) sendTo(main, to.rooms, to.except, eventName, payload);
+      if (!followers) continue;
+      for (const namespace of this.#namespaces.all) if (namespace !== main) sendTo(namespace, [followers.room], followers.except, eventName, payload);
     }
   }
 
@@ -237,9 +258,7 @@ export class StrapiIO implements SocketIO {
     if (!where) return false;
     const notice: DisconnectNotice = { reason: reason || DEFAULT_DISCONNECT_REASON };
     if (where.local) {
-      where.local.emit("strapi-io:disconnect", notice);
-      // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
-      where.local.disconnect(true);
+      disconnectWithNotice(where.local, notice.reason);
       return true;
     }
     // On another node: both requests leave through the same Redis connection, so they arrive in this order.
@@ -276,6 +295,7 @@ export class StrapiIO implements SocketIO {
    */
   async close(): Promise<void> {
     this.#cluster?.leave(); // first, so the other nodes forget this node's sockets at once
+    this.#connectionLimits.detach();
     await this.#transport?.close();
     await this.#cluster?.close();
   }
@@ -292,37 +312,24 @@ export class StrapiIO implements SocketIO {
   }
 }
 
-/** `article` from `"api::article.article"` or from a schema's `info.singularName`. */
-function singularNameOf(schema: string | ContentTypeSchema): string {
-  if (typeof schema === "string") {
-    const match = /^[a-z0-9-]+::[a-z0-9-]+\.([a-z0-9-]+)$/i.exec(schema);
-    if (!match?.[1]) throw new TypeError(`emit(): 'schema' must be a content-type uid like 'api::article.article', got '${schema}'`);
-    return match[1];
-  }
-  const singularName = (schema as ContentTypeSchema | null)?.info?.singularName;
-  if (typeof singularName !== "string" || singularName === "") {
-    throw new TypeError("emit(): 'schema' must be a content-type uid or a schema object with info.singularName");
-  }
-  return singularName;
+/** Sends `strapi-io:disconnect` with the reason, then closes the socket's connection. */
+function disconnectWithNotice(socket: IoSocket, reason: string): void {
+  const notice: DisconnectNotice = { reason };
+  socket.emit("strapi-io:disconnect", notice);
+  // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
+  socket.disconnect(true);
 }
 
-/**
- * A client that sends an event nobody handles, with an acknowledgement, would wait for a reply that never
- * comes: answer it `{ success: false, error }` instead. (Any-listeners run before the event is dispatched,
- * so a handler registered for it is already counted.)
- */
-function answerUnknownEvents(socket: IoSocket): void {
-  socket.onAny((event: string, ...args: unknown[]) => {
-    const ack = args[args.length - 1];
-    if (typeof ack === "function" && socket.listenerCount(event) === 0) ack({ success: false, error: `Unknown event '${event}'` });
-  });
+/** Which rooms can have receivers: those with a member here in any served namespace, unless the adapter reaches other nodes. */
+function reachOf(namespaces: NamespaceSet): Reach {
+  if (reachesOtherNodes(namespaces.main)) return { has: () => true };
+  return { has: (room) => namespaces.all.some((namespace) => namespace.adapter.rooms.has(room)) };
 }
 
-/** Which rooms of a namespace can have receivers: those with a member here, unless the adapter reaches other nodes. */
-function reachOf(namespace: IoNamespace): Reach {
-  if (reachesOtherNodes(namespace)) return { has: () => true };
-  const { rooms } = namespace.adapter;
-  return { has: (room) => rooms.has(room) };
+/** Emits to the sockets of `namespace` in any of `rooms` and in none of `except`. */
+function sendTo(namespace: IoNamespace, rooms: readonly string[], except: readonly string[] | undefined, event: string, payload: unknown): void {
+  const target = namespace.to(rooms as string[]);
+  (except?.length ? target.except(except as string[]) : target).emit(event, payload);
 }
 
 /** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */

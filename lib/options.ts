@@ -6,6 +6,7 @@
  * @module
  */
 import type { ServerOptions } from "socket.io";
+import { expectKnownKeys, expectPlainObject, fail } from "./config-checks.ts";
 
 /** Which server carries Socket.IO. */
 export const TRANSPORT_TYPES = ["auto", "uws", "node-http"] as const;
@@ -28,11 +29,24 @@ export interface TransportOptions {
   /** Offer HTTP long-polling as a fallback when a client cannot open a WebSocket. @default true */
   polling?: boolean;
   /**
-   * Bytes that may queue for one slow WebSocket client before it is disconnected (close code 1013, with
-   * a reason) so that it reconnects and refetches, rather than silently missing messages.
+   * Bytes that may queue for one client for longer than `drainTimeout`: a client whose send backlog stays
+   * over this limit is a slow consumer and is disconnected (close code 1013, with a reason), rather than
+   * silently missing messages. A healthy client that is still draining one large message is not.
    * @default 1048576 (1 MiB)
    */
   maxBackpressure?: number;
+  /**
+   * Milliseconds a client's send backlog may stay over `maxBackpressure` while it drains. Past it, or
+   * when the backlog passes the hard limit (`maxBackpressure + 16 × maxMessageSize`), it is disconnected.
+   * @default 5000
+   */
+  drainTimeout?: number;
+  /**
+   * Largest message the server sends, in bytes once encoded (`emit`, `raw`, `emitToEntity`, …). A larger
+   * one is refused with a `RangeError` to the caller and sent to nobody.
+   * @default 1048576 (1 MiB)
+   */
+  maxMessageSize?: number;
 }
 
 /** Entity subscriptions: clients follow single documents. */
@@ -98,6 +112,52 @@ export interface SocketOptions {
   serverOptions?: Partial<Omit<ServerOptions, "transports">>;
 }
 
+/** Client events of one socket: a token bucket, and a bound on the handlers it keeps busy. */
+export interface EventLimitOptions {
+  /** Client events per second a socket may send in the long run (the bucket's refill rate). @default 50 */
+  rate?: number;
+  /** Client events a socket may send at once (the bucket's size). @default 100 */
+  burst?: number;
+  /**
+   * Refused events in a row (none accepted in between) after which the socket is disconnected with a
+   * reason: sustained abuse, far over the limit.
+   * @default 1000
+   */
+  disconnectAfter?: number;
+  /** Client events of one socket whose handlers (database lookups included) may run at once. @default 8 */
+  maxPending?: number;
+}
+
+/** Connections: caps per node and per identity, checked at the handshake. */
+export interface ConnectionLimitOptions {
+  /** Connections this node accepts. @default 50000 */
+  maxPerNode?: number;
+  /** Connections from one IP address. @default 500 */
+  maxPerAddress?: number;
+  /** Connections of one user (users-permissions JWT). @default 50 */
+  maxPerUser?: number;
+  /** Connections of one API token. @default 1000 */
+  maxPerToken?: number;
+  /**
+   * Take the client's address from the first `X-Forwarded-For` entry (behind a reverse proxy or load
+   * balancer you run); otherwise the peer address is used.
+   * @default false
+   */
+  trustProxy?: boolean;
+}
+
+/** Bounds on everything a client can cause (see the README's "Limits and abuse"). */
+export interface LimitOptions {
+  events?: EventLimitOptions;
+  connections?: ConnectionLimitOptions;
+  /**
+   * Largest WebSocket message or long-polling request body a client may send, in bytes (Socket.IO's
+   * `maxHttpBufferSize`). A larger one closes that connection.
+   * @default 1000000
+   */
+  maxPayload?: number;
+}
+
 /** Everything `createSocketIO()` and the Strapi plugin accept. Every key is optional. */
 export interface IoOptions {
   /** Where and how Socket.IO is served. */
@@ -110,7 +170,12 @@ export interface IoOptions {
   entitySubscriptions?: EntitySubscriptionOptions;
   /** How nodes share broadcasts and rooms: one process (`memory`) or a cluster over Redis (`redis`). @default { type: "memory" } */
   adapter?: MemoryAdapterOptions | RedisAdapterOptions;
+  /** Bounds on what one client can cause: events, connections, payload size. */
+  limits?: LimitOptions;
 }
+
+/** The keys of {@link IoOptions}, for strict checking (a key not listed is an error). */
+export const CORE_KEYS = ["transport", "socket", "namespaces", "entitySubscriptions", "adapter", "limits"] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
 export interface ResolvedIoOptions {
@@ -124,15 +189,25 @@ export interface ResolvedIoOptions {
     allowedContentTypes: readonly string[] | null;
   };
   adapter: MemoryAdapterOptions | Required<RedisAdapterOptions>;
+  limits: {
+    events: Required<EventLimitOptions>;
+    connections: Required<ConnectionLimitOptions>;
+    maxPayload: number;
+  };
 }
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
-  transport: { type: "auto", host: "0.0.0.0", port: 1338, polling: true, maxBackpressure: 1024 * 1024 },
+  transport: { type: "auto", host: "0.0.0.0", port: 1338, polling: true, maxBackpressure: 1024 * 1024, drainTimeout: 5000, maxMessageSize: 1024 * 1024 },
   path: "/socket.io",
   entitySubscriptions: { enabled: true, maxPerSocket: 100, allowedContentTypes: null },
   adapter: { type: "memory" },
   redis: { url: "redis://127.0.0.1:6379", keyPrefix: "strapi-io", requestsTimeout: 5000, heartbeatInterval: 5000, allowDegraded: false },
+  limits: {
+    events: { rate: 50, burst: 100, disconnectAfter: 1000, maxPending: 8 },
+    connections: { maxPerNode: 50_000, maxPerAddress: 500, maxPerUser: 50, maxPerToken: 1000, trustProxy: false },
+    maxPayload: 1_000_000,
+  },
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -143,12 +218,16 @@ const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
  */
 export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   expectPlainObject(options, "(config)");
+  expectKnownKeys(options, CORE_KEYS, "");
   const transport = options.transport ?? {};
   expectPlainObject(transport, "transport");
+  expectKnownKeys(transport, Object.keys(DEFAULTS.transport), "transport");
   const socket = options.socket ?? {};
   expectPlainObject(socket, "socket");
+  expectKnownKeys(socket, ["serverOptions"], "socket");
   const entity = options.entitySubscriptions ?? {};
   expectPlainObject(entity, "entitySubscriptions");
+  expectKnownKeys(entity, Object.keys(DEFAULTS.entitySubscriptions), "entitySubscriptions");
 
   const type = transport.type ?? DEFAULTS.transport.type;
   if (!TRANSPORT_TYPES.includes(type)) fail("transport.type", `one of ${TRANSPORT_TYPES.join(", ")}`, type);
@@ -158,15 +237,17 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail("transport.port", "an integer from 0 to 65535", port);
   const polling = transport.polling ?? DEFAULTS.transport.polling;
   if (typeof polling !== "boolean") fail("transport.polling", "a boolean", polling);
-  const maxBackpressure = transport.maxBackpressure ?? DEFAULTS.transport.maxBackpressure;
-  if (!Number.isInteger(maxBackpressure) || maxBackpressure < 1024) {
-    fail("transport.maxBackpressure", "an integer number of bytes, at least 1024", maxBackpressure);
-  }
+  const maxBackpressure = integerAtLeast(transport.maxBackpressure ?? DEFAULTS.transport.maxBackpressure, 1024, "transport.maxBackpressure", "an integer number of bytes");
+  const drainTimeout = integerAtLeast(transport.drainTimeout ?? DEFAULTS.transport.drainTimeout, 0, "transport.drainTimeout", "an integer number of milliseconds");
+  const maxMessageSize = integerAtLeast(transport.maxMessageSize ?? DEFAULTS.transport.maxMessageSize, 1024, "transport.maxMessageSize", "an integer number of bytes");
 
   const serverOptions = socket.serverOptions ?? {};
   expectPlainObject(serverOptions, "socket.serverOptions");
   if ("transports" in serverOptions) {
     fail("socket.serverOptions.transports", "unset (use 'transport.polling' to switch long-polling)", serverOptions.transports);
+  }
+  if ("maxHttpBufferSize" in serverOptions) {
+    fail("socket.serverOptions.maxHttpBufferSize", "unset (use 'limits.maxPayload')", serverOptions.maxHttpBufferSize);
   }
   const path = serverOptions.path ?? DEFAULTS.path;
   if (typeof path !== "string" || !path.startsWith("/")) fail("socket.serverOptions.path", "a path starting with '/'", path);
@@ -183,8 +264,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
 
   const enabled = entity.enabled ?? DEFAULTS.entitySubscriptions.enabled;
   if (typeof enabled !== "boolean") fail("entitySubscriptions.enabled", "a boolean", enabled);
-  const maxPerSocket = entity.maxPerSocket ?? DEFAULTS.entitySubscriptions.maxPerSocket;
-  if (!Number.isInteger(maxPerSocket) || maxPerSocket < 1) fail("entitySubscriptions.maxPerSocket", "a positive integer", maxPerSocket);
+  const maxPerSocket = integerAtLeast(entity.maxPerSocket ?? DEFAULTS.entitySubscriptions.maxPerSocket, 1, "entitySubscriptions.maxPerSocket", "a positive integer");
   const allowed = entity.allowedContentTypes ?? DEFAULTS.entitySubscriptions.allowedContentTypes;
   if (allowed !== null && (!Array.isArray(allowed) || allowed.some((uid) => typeof uid !== "string" || uid === ""))) {
     fail("entitySubscriptions.allowedContentTypes", "an array of content-type uids or null", allowed);
@@ -198,14 +278,57 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     // Socket.IO would accept it and never recover a session: the pub/sub adapter stores no packets.
     fail("socket.serverOptions.connectionStateRecovery", "unset when 'adapter.type' is 'redis' (the Redis pub/sub adapter keeps no packets to replay)", "an object");
   }
+  const limits = resolveLimits(options.limits ?? {});
 
   return {
-    transport: { type, host, port, polling, maxBackpressure },
-    socket: { serverOptions: { ...serverOptions, path, transports: polling ? ["websocket", "polling"] : ["websocket"] } },
+    transport: { type, host, port, polling, maxBackpressure, drainTimeout, maxMessageSize },
+    socket: {
+      serverOptions: { ...serverOptions, path, transports: polling ? ["websocket", "polling"] : ["websocket"], maxHttpBufferSize: limits.maxPayload },
+    },
     namespaces: namespaceNames,
     entitySubscriptions: { enabled, maxPerSocket, allowedContentTypes: allowed },
     adapter,
+    limits,
   };
+}
+
+function resolveLimits(limits: LimitOptions): ResolvedIoOptions["limits"] {
+  expectPlainObject(limits, "limits");
+  expectKnownKeys(limits, Object.keys(DEFAULTS.limits), "limits");
+  const events = limits.events ?? {};
+  expectPlainObject(events, "limits.events");
+  expectKnownKeys(events, Object.keys(DEFAULTS.limits.events), "limits.events");
+  const connections = limits.connections ?? {};
+  expectPlainObject(connections, "limits.connections");
+  expectKnownKeys(connections, Object.keys(DEFAULTS.limits.connections), "limits.connections");
+  const eventDefaults = DEFAULTS.limits.events;
+  const connectionDefaults = DEFAULTS.limits.connections;
+  const rate = events.rate ?? eventDefaults.rate;
+  if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0) fail("limits.events.rate", "a positive number of events per second", rate);
+  const trustProxy = connections.trustProxy ?? connectionDefaults.trustProxy;
+  if (typeof trustProxy !== "boolean") fail("limits.connections.trustProxy", "a boolean", trustProxy);
+  return {
+    events: {
+      rate,
+      burst: integerAtLeast(events.burst ?? eventDefaults.burst, 1, "limits.events.burst", "a positive integer"),
+      disconnectAfter: integerAtLeast(events.disconnectAfter ?? eventDefaults.disconnectAfter, 1, "limits.events.disconnectAfter", "a positive integer"),
+      maxPending: integerAtLeast(events.maxPending ?? eventDefaults.maxPending, 1, "limits.events.maxPending", "a positive integer"),
+    },
+    connections: {
+      maxPerNode: integerAtLeast(connections.maxPerNode ?? connectionDefaults.maxPerNode, 1, "limits.connections.maxPerNode", "a positive integer"),
+      maxPerAddress: integerAtLeast(connections.maxPerAddress ?? connectionDefaults.maxPerAddress, 1, "limits.connections.maxPerAddress", "a positive integer"),
+      maxPerUser: integerAtLeast(connections.maxPerUser ?? connectionDefaults.maxPerUser, 1, "limits.connections.maxPerUser", "a positive integer"),
+      maxPerToken: integerAtLeast(connections.maxPerToken ?? connectionDefaults.maxPerToken, 1, "limits.connections.maxPerToken", "a positive integer"),
+      trustProxy,
+    },
+    maxPayload: integerAtLeast(limits.maxPayload ?? DEFAULTS.limits.maxPayload, 1024, "limits.maxPayload", "an integer number of bytes"),
+  };
+}
+
+/** `value` when it is an integer of at least `min`; otherwise a config error naming `key`. */
+function integerAtLeast(value: unknown, min: number, key: string, what: string): number {
+  if (!Number.isInteger(value) || (value as number) < min) fail(key, min > 1 ? `${what}, at least ${min}` : what, value);
+  return value as number;
 }
 
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
@@ -214,8 +337,12 @@ const KEY_PREFIX = /^[A-Za-z0-9_\-.:]+$/;
 function resolveAdapter(adapter: MemoryAdapterOptions | RedisAdapterOptions): ResolvedIoOptions["adapter"] {
   expectPlainObject(adapter, "adapter");
   if (!ADAPTER_TYPES.includes(adapter.type)) fail("adapter.type", `one of ${ADAPTER_TYPES.join(", ")}`, adapter.type);
-  if (adapter.type === "memory") return { type: "memory" };
+  if (adapter.type === "memory") {
+    expectKnownKeys(adapter, ["type"], "adapter");
+    return { type: "memory" };
+  }
   const defaults = DEFAULTS.redis;
+  expectKnownKeys(adapter, ["type", ...Object.keys(defaults), "subscriberUrl"], "adapter");
   const url = adapter.url ?? defaults.url;
   if (typeof url !== "string" || !REDIS_URL.test(url)) fail("adapter.url", "a redis:// or rediss:// URL", url);
   const subscriberUrl = adapter.subscriberUrl ?? url;
@@ -229,21 +356,4 @@ function resolveAdapter(adapter: MemoryAdapterOptions | RedisAdapterOptions): Re
   const allowDegraded = adapter.allowDegraded ?? defaults.allowDegraded;
   if (typeof allowDegraded !== "boolean") fail("adapter.allowDegraded", "a boolean", allowDegraded);
   return { type: "redis", url, subscriberUrl, keyPrefix, requestsTimeout, heartbeatInterval, allowDegraded };
-}
-
-/** Formats a config error the same way everywhere: key, expectation, offending value. */
-export function fail(key: string, expected: string, got: unknown): never {
-  throw new TypeError(`strapi-io: '${key}' must be ${expected}, got ${describe(got)}`);
-}
-
-/** A short, log-safe rendering of a value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
-  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") return String(value);
-  if (Array.isArray(value)) return "an array";
-  return `a ${typeof value}`;
-}
-
-function expectPlainObject(value: unknown, key: string): void {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(key, "an object", value);
 }

@@ -57,6 +57,26 @@ export interface EntitySubscriptionResult {
   uid?: string;
   id?: string;
   error?: string;
+  /** Set when a client's request was refused before it ran (see {@link ClientEventRefusalCode}). */
+  code?: ClientEventRefusalCode;
+}
+
+/**
+ * Why a client event was refused (`code` of {@link ClientEventRefusal}):
+ * - `rate_limited`: over `limits.events` (nothing ran);
+ * - `too_many_pending`: `limits.events.maxPending` handlers of this socket are still running;
+ * - `invalid_event` / `reserved_event` / `unknown_event`: a name that is not a string, that a client may
+ *   not send (`error`, `disconnect`, …), or that nobody handles;
+ * - `invalid_request`: the payload does not have the documented shape;
+ * - `handler_failed`: the handler threw or rejected (`error` is its message).
+ */
+export type ClientEventRefusalCode = "rate_limited" | "too_many_pending" | "invalid_event" | "reserved_event" | "unknown_event" | "invalid_request" | "handler_failed";
+
+/** The acknowledgement of a refused client event. */
+export interface ClientEventRefusal {
+  success: false;
+  error: string;
+  code: ClientEventRefusalCode;
 }
 
 /** Result of `getEntitySubscriptions()`. */
@@ -75,6 +95,11 @@ export interface SocketIdentity {
   user?: Record<string, unknown> | null;
   /** Internal audience keys: the socket joins one room per key; `emit()` addresses audiences by key. */
   audiences?: string[];
+  /**
+   * Who the socket's connections count against for `limits.connections.maxPerUser` / `maxPerToken`
+   * (absent for the public role).
+   */
+  principal?: { kind: "user" | "token"; id: string | number };
 }
 
 /** Per-socket data (`socket.data`). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe } from "./options.ts";
+import { describe } from "./config-checks.ts";
 
 /** Throws unless `value` is a non-empty string. */
 export function expectName(value: unknown, method: string, argument: string): asserts value is string {
@@ -20,12 +20,16 @@ export function expectNames(value: unknown, method: string, argument: string): s
   return names as string[];
 }
 
-/** Whether `value` is a usable entity id: a non-empty string or a positive integer. */
+/** Longest entity id or content-type uid accepted (a documentId has 24 characters): a bound on what a client can make the database look up. */
+const MAX_IDENTIFIER_LENGTH = 256;
+
+/** Whether `value` is a usable entity id: a non-empty string (at most 256 characters) or a positive safe integer. */
 export function isEntityId(value: unknown): value is string | number {
-  return (typeof value === "string" && value !== "") || (Number.isInteger(value) && (value as number) > 0);
+  if (typeof value === "string") return value !== "" && value.length <= MAX_IDENTIFIER_LENGTH;
+  return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
 /** Whether `value` looks like a content-type uid (`api::article.article`, `plugin::users-permissions.user`). */
 export function isContentTypeUid(value: unknown): value is string {
-  return typeof value === "string" && /^[a-z0-9-]+::[a-z0-9-]+\.[a-z0-9-]+$/i.test(value);
+  return typeof value === "string" && value.length <= MAX_IDENTIFIER_LENGTH && /^[a-z0-9-]+::[a-z0-9-]+\.[a-z0-9-]+$/i.test(value);
 }

@@ -44,7 +44,8 @@ type Message = Record<string, any>;
 async function runNode(options: unknown): Promise<void> {
   const { createSocketIO } = await import("../../lib/io.ts");
   const quiet = { debug() {}, info() {}, warn: (m: string) => console.warn(`[node ${process.pid}] ${m}`), error: (m: string) => console.error(`[node ${process.pid}] ${m}`) };
-  const io = await createSocketIO(options as never, { logger: quiet });
+  const { BENCH_LIMITS } = await import("../scenario.ts");
+  const io = await createSocketIO({ ...(options as object), limits: BENCH_LIMITS } as never, { logger: quiet });
   let seq = 0;
   const pad = "x".repeat(PAYLOAD);
   process.on("message", async (message: Message) => {

@@ -8,7 +8,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";
 import { createBenchPolicy } from "../bench-policy.ts";
 import { type ContenderServer, queryValue } from "../contender.ts";
-import { articleFor, CONTENT_TYPE_UID, FEED_ROOM, RAW_EVENT, entityOfEvent } from "../scenario.ts";
+import { articleFor, BENCH_LIMITS, CONTENT_TYPE_UID, FEED_ROOM, RAW_EVENT, entityOfEvent } from "../scenario.ts";
 
 const quietLogger: Logger = { debug: () => {}, info: () => {}, warn: (m) => console.warn(m), error: (m) => console.error(m) };
 
@@ -16,7 +16,7 @@ export async function startStrapiIo(transport: RunningTransportType, connections
   const { createSocketIO } = await loadStrapiIo();
   let setups = 0;
   const io = await createSocketIO(
-    { transport: { type: transport, host: "127.0.0.1", port: 0, polling: false } },
+    { transport: { type: transport, host: "127.0.0.1", port: 0, polling: false }, limits: BENCH_LIMITS },
     {
       logger: quietLogger,
       policy: createBenchPolicy(),

@@ -27,6 +27,8 @@ export interface Authenticated {
   /** `public`, the user's role type (`authenticated`, …), or `api-token:<type>`. */
   role: string;
   userId?: number;
+  /** The API token's id, when the socket authenticated with one. */
+  tokenId?: number;
   /** A summary of the user (never password or tokens); `null` for the public role and API tokens. */
   user: Record<string, unknown> | null;
   /** When the credential stops being valid (ms since epoch); the socket is disconnected then. */
@@ -85,7 +87,7 @@ async function authenticateApiToken(strapi: StrapiLike, accessKey: string): Prom
   if (token.kind !== undefined && token.kind !== null && token.kind !== "content-api") return undefined;
   const expiresAt = token.expiresAt ? new Date(token.expiresAt).getTime() : undefined;
   if (expiresAt !== undefined && expiresAt <= Date.now()) throw new HandshakeError("token_expired", "API token expired");
-  const authenticated: Authenticated = { audience: audienceKey("token", token.id), role: `api-token:${token.type}`, user: null, keyHash };
+  const authenticated: Authenticated = { audience: audienceKey("token", token.id), role: `api-token:${token.type}`, user: null, keyHash, tokenId: token.id };
   if (expiresAt !== undefined) authenticated.expiresAt = expiresAt;
   return authenticated;
 }

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { fail, type IoOptions, type ResolvedIoOptions, resolveOptions } from "../options.ts";
+import { expectKnownKeys, expectPlainObject, fail } from "../config-checks.ts";
+import { CORE_KEYS, type IoOptions, type ResolvedIoOptions, resolveOptions } from "../options.ts";
 import type { IoSocket } from "../types.ts";
 import { isContentTypeUid } from "../validate.ts";
 
@@ -95,7 +96,10 @@ export interface ResolvedPluginOptions {
 }
 
 /** Client events strapi-io handles itself; a configured handler may not take these names. */
-const RESERVED_EVENTS = ["subscribe-entity", "unsubscribe-entity", "get-entity-subscriptions", "connect", "connect_error", "disconnecting", "newListener", "removeListener"];
+const RESERVED_EVENTS = ["subscribe-entity", "unsubscribe-entity", "get-entity-subscriptions", "connect", "connect_error", "disconnecting", "newListener", "removeListener", "error"];
+
+/** The keys only the plugin knows (the others are the core's `CORE_KEYS`). */
+export const PLUGIN_KEYS = ["contentTypes", "events", "hooks", "emitPermission"] as const;
 
 /** The plugin's defaults, in one place. */
 export const PLUGIN_DEFAULTS = { emitPermission: "read", drafts: false } as const;
@@ -106,6 +110,9 @@ export const PLUGIN_DEFAULTS = { emitPermission: "read", drafts: false } as cons
  * @throws {TypeError} naming the key and the value.
  */
 export function resolvePluginOptions(options: PluginOptions = {}): ResolvedPluginOptions {
+  expectPlainObject(options ?? {}, "(config)");
+  // Checked against both lists at once, so a typo of a plugin key is named as such ('contentType' → 'contentTypes').
+  expectKnownKeys(options ?? {}, [...CORE_KEYS, ...PLUGIN_KEYS], "");
   const { contentTypes, events, hooks, emitPermission, ...coreOptions } = options ?? {};
   const core = resolveOptions(coreOptions);
 
@@ -113,7 +120,8 @@ export function resolvePluginOptions(options: PluginOptions = {}): ResolvedPlugi
   if (!EMIT_PERMISSIONS.includes(rule)) fail("emitPermission", `one of ${EMIT_PERMISSIONS.join(", ")}`, rule);
 
   const hookSet = hooks ?? {};
-  if (typeof hookSet !== "object" || hookSet === null || Array.isArray(hookSet)) fail("hooks", "an object", hookSet);
+  expectPlainObject(hookSet, "hooks");
+  expectKnownKeys(hookSet, ["init"], "hooks");
   if (hookSet.init !== undefined && typeof hookSet.init !== "function") fail("hooks.init", "a function", hookSet.init);
 
   return {
@@ -136,6 +144,7 @@ function resolveContentTypes(entries: unknown): ResolvedContentTypeEvents[] {
 function resolveContentType(entry: unknown, key: string): ResolvedContentTypeEvents {
   const options = (typeof entry === "string" ? { uid: entry } : entry) as ContentTypeEvents;
   if (typeof options !== "object" || options === null || Array.isArray(options)) fail(key, "a content-type uid or { uid, actions, populate, drafts }", entry);
+  expectKnownKeys(options, ["uid", "actions", "populate", "drafts"], key);
   if (!isContentTypeUid(options.uid)) fail(`${key}.uid`, "a content-type uid like 'api::article.article'", options.uid);
   const actions = options.actions ?? CONTENT_EVENT_ACTIONS;
   if (!Array.isArray(actions) || actions.some((action) => !CONTENT_EVENT_ACTIONS.includes(action))) {
@@ -154,7 +163,8 @@ function resolveEvents(events: unknown): ClientEventHandler[] {
   if (!Array.isArray(events)) fail("events", "an array of { name, handler }", events);
   return events.map((event, index) => {
     const key = `events[${index}]`;
-    if (typeof event !== "object" || event === null) fail(key, "an object { name, handler }", event);
+    if (typeof event !== "object" || event === null || Array.isArray(event)) fail(key, "an object { name, handler }", event);
+    expectKnownKeys(event, ["name", "handler"], key);
     const { name, handler } = event as Partial<ClientEventHandler>;
     if (typeof name !== "string" || name === "") fail(`${key}.name`, "a non-empty event name", name);
     if (RESERVED_EVENTS.includes(name)) fail(`${key}.name`, `a name strapi-io does not reserve (${RESERVED_EVENTS.join(", ")})`, name);

@@ -7,12 +7,12 @@
  */
 import { createSocketIO, type StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
-import { fail } from "../options.ts";
+import { fail } from "../config-checks.ts";
 import { reachesOtherNodes } from "../socket-directory.ts";
 import type { IoSocket } from "../types.ts";
 import { watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";
-import { attachClientEvents } from "./client-events.ts";
+import { ClientEvents } from "./client-events.ts";
 import { watchContentEvents } from "./content-events.ts";
 import { type PluginOptions, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-options.ts";
 import { ACCESS_CHANGES, type AccessChange, Sessions } from "./sessions.ts";
@@ -60,6 +60,7 @@ export const strapiPlugin = {
     };
     // Assigned by `init`, before the transport starts: connection handlers may run as soon as it does.
     let io!: StrapiIO;
+    const clientEvents = new ClientEvents(options.events, { strapi, get io() { return io; } }, logger);
     io = await createSocketIO(coreOptions, {
       httpServer: strapi.server.httpServer,
       logger,
@@ -68,9 +69,9 @@ export const strapiPlugin = {
         io = created;
         await options.hooks.init?.({ strapi, $io: created });
       },
-      onConnection: (socket) => {
+      onConnection: (socket, guard) => {
         sessions.attach(socket);
-        attachClientEvents(socket, options.events, { strapi, io }, logger);
+        clientEvents.attach(socket, guard);
       },
       // Access changes other nodes announced during a Redis outage were lost: assume anything changed.
       onClusterReconnect: () => {

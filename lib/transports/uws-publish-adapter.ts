@@ -86,9 +86,22 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
       if (websocket) tryUnsubscribe(websocket, topicOf(this.nsp.name, room));
     }
 
+    /**
+     * The socket leaves the namespace (it disconnected, was disconnected, or its handshake failed). Its
+     * WebSocket may stay open for other namespaces — socket.io-client's "log out" disconnects one socket
+     * of a shared Manager and connects again — so it must leave exactly this socket's topics here, or it
+     * would go on receiving what its old audience and rooms receive.
+     */
     override delAll(id: SocketId): void {
+      const rooms = this.sids.get(id);
+      const socket = this.#socket(id);
+      const websocket = socket && webSocketOf(socket);
       super.delAll(id);
       this.#pollingIds.delete(id);
+      // Not in any room: it never subscribed (a refused CONNECT), and the topics belong to another socket.
+      if (!websocket || !rooms) return;
+      tryUnsubscribe(websocket, this.nsp.name);
+      for (const room of rooms) if (room !== id) tryUnsubscribe(websocket, topicOf(this.nsp.name, room));
     }
 
     override broadcast(packet: Packet, opts: BroadcastOptions): void {

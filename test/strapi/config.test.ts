@@ -14,6 +14,7 @@ const refusals: Array<[string, unknown, RegExp]> = [
   ["events[0].name", { events: [{ name: "subscribe-entity", handler: () => {} }] }, /'events\[0\]\.name' must be a name strapi-io does not reserve/],
   ["emitPermission", { emitPermission: "write" }, /'emitPermission' must be one of read, action, got 'write'/],
   ["hooks.init", { hooks: { init: 1 } }, /'hooks\.init' must be a function, got 1/],
+  ["an unknown key", { contentType: ["api::article.article"] }, /unknown option 'contentType' \(did you mean 'contentTypes'\?\)/],
 ];
 
 describe("io plugin config validation at boot", () => {
