@@ -48,7 +48,7 @@ for (const transport of TRANSPORTS) {
       try {
         const live = manager.socket("/live");
         const main = manager.socket("/", { auth: { audience: "editors" } });
-        await Promise.all([live, main].map((socket) => new Promise((resolve) => socket.once("connect", resolve))));
+        await Promise.all([live, main].map((socket) => new Promise<void>((resolve) => socket.once("connect", () => resolve()))));
         assert.equal(h.io.joinRoom(main.id!, "team"), true);
         assert.equal((await h.io.subscribeToEntity(main.id!, "api::article.article", "d1")).success, true);
 
@@ -56,10 +56,10 @@ for (const transport of TRANSPORTS) {
         await until(() => h.io.server.sockets.sockets.size === 0, "the server saw the socket leave");
         main.auth = { audience: "readers" };
         main.connect();
-        await new Promise((resolve) => main.once("connect", resolve));
+        await new Promise<void>((resolve) => main.once("connect", () => resolve()));
         assert.equal(manager.engine, live.io.engine, "still one connection");
 
-        const received: unknown[] = [];
+        const received: Array<[string, unknown]> = [];
         main.onAny((event, payload) => void received.push([event, payload]));
         await sendToEveryPath(h);
         await until(() => received.some(([event]) => event === "everyone"), "the marker arrived");

@@ -8,15 +8,34 @@
 import type { Server as HttpServer } from "node:http";
 import type { Logger } from "../logger.ts";
 
-/** A Strapi content-type schema, as `strapi.contentType(uid)` returns it. */
-export interface StrapiContentType {
+/** One attribute of a normalized schema (`createdAt`, `publishedAt`, `locale`, … are attributes too). */
+export interface StrapiAttribute {
+  type: string;
+  /** Relations: `manyToOne`, `morphToMany`, … */
+  relation?: string;
+  /** Relations other than morph-to: the target content type's uid. */
+  target?: string;
+  /** Components: the component's uid. */
+  component?: string;
+  /** Dynamic zones: the uids of the components its entries may be. */
+  components?: string[];
+  [key: string]: unknown;
+}
+
+/** A content type or a component, as `strapi.getModel(uid)` returns it. */
+export interface StrapiModel {
   uid: string;
-  kind?: string;
+  /** `"contentType"` or `"component"`. */
   modelType?: string;
+  attributes: Record<string, StrapiAttribute>;
+  [key: string]: unknown;
+}
+
+/** A Strapi content-type schema, as `strapi.contentType(uid)` returns it. */
+export interface StrapiContentType extends StrapiModel {
+  kind?: string;
   info: { singularName: string; pluralName?: string; displayName?: string };
   options?: { draftAndPublish?: boolean; [key: string]: unknown };
-  attributes: Record<string, { type: string; [key: string]: unknown }>;
-  [key: string]: unknown;
 }
 
 /** A CASL ability from `strapi.contentAPI.permissions.engine.generateAbility()`. */
@@ -59,6 +78,8 @@ export interface StrapiLike {
   server: { httpServer: HttpServer };
   contentTypes: Record<string, StrapiContentType>;
   contentType(uid: string): StrapiContentType | undefined;
+  /** A content type or a component by uid (what Strapi's sanitizer walks relations and components with). */
+  getModel(uid: string): StrapiModel | undefined;
   plugin(name: string): { service(name: string): any } | undefined;
   service(uid: string): any;
   store(options: { type: string; name: string }): { get(options: { key: string }): Promise<any> };

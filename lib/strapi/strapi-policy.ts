@@ -6,11 +6,14 @@
  * @module
  */
 import type { AccessPolicy, Delivery, EntityAccessDecision, Reach } from "../access-policy.ts";
+import { describe } from "../config-checks.ts";
 import { audienceRoom, entityRoom } from "../room-names.ts";
+import { singularNameOf } from "../singular-name.ts";
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "../types.ts";
 import type { Audiences, AudienceSnapshot, PermissionSet } from "./audiences.ts";
 import { authenticateHandshake, type Authenticated } from "./auth.ts";
 import type { EmitPermission } from "./plugin-options.ts";
+import { restShape } from "./rest-shape.ts";
 import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
 
 /** Without a reach from the core, every room may have receivers. */
@@ -45,7 +48,12 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       const authenticated = await authenticateHandshake(strapi, socket, snapshot.publicKey);
       options.onAuthenticated?.(socket, authenticated);
       const identity: SocketIdentity = { role: authenticated.role, user: authenticated.user, audiences: [authenticated.audience] };
-      if (authenticated.userId !== undefined) identity.userId = authenticated.userId;
+      if (authenticated.userId !== undefined) {
+        identity.userId = authenticated.userId;
+        identity.principal = { kind: "user", id: authenticated.userId };
+      } else if (authenticated.tokenId !== undefined) {
+        identity.principal = { kind: "token", id: authenticated.tokenId };
+      }
       return identity;
     },
 
@@ -57,24 +65,30 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
         ? [`${uid}.${ACTION_PERMISSION[event]}`]
         : [`${uid}.find`, `${uid}.findOne`];
       const documentId = documentIdOf(data);
-      const receiversOf = (set: PermissionSet): Delivery["to"] | undefined => {
+      const receiversOf = (set: PermissionSet): Omit<Delivery, "payload"> | undefined => {
+        // The entity's followers of this set, in the namespaces other than `/` (which carry no type-wide stream).
+        const room = documentId !== undefined && set.allows(`${uid}.findOne`) ? entityRoom(uid, documentId) : undefined;
+        const followers = room !== undefined && reach.has(room) ? { room, except: roomsOutside(snapshot, set) } : undefined;
         if (streamScopes.some((scope) => set.allows(scope))) {
-          const rooms = set.audiences.map(audienceRoom).filter((room) => reach.has(room));
-          return rooms.length > 0 ? { rooms } : undefined;
+          const rooms = set.audiences.map(audienceRoom).filter((audience) => reach.has(audience));
+          if (rooms.length === 0 && !followers) return undefined;
+          return followers ? { to: { rooms }, followers } : { to: { rooms } };
         }
         // Outside the type-wide stream, an entity's followers still get its events if they may read it.
-        if (documentId === undefined || !set.allows(`${uid}.findOne`)) return undefined;
-        const room = entityRoom(uid, documentId);
-        return reach.has(room) ? { rooms: [room], except: roomsOutside(snapshot, set) } : undefined;
+        return followers ? { to: { rooms: [followers.room], except: followers.except }, followers } : undefined;
       };
-      const deliveries = await Promise.all(snapshot.sets.map(async (set): Promise<Delivery | undefined> => {
-        const to = receiversOf(set);
-        // Sanitizing is the costly part: skip it for audiences nobody listens to.
-        if (!to) return undefined;
-        const payload = { data: await strapi.contentAPI.sanitize.output(data, contentType, { auth: set.auth }) };
-        return { to, payload };
-      }));
-      return deliveries.filter((delivery): delivery is Delivery => delivery !== undefined);
+      // Sanitizing is the costly part: skip it for audiences nobody listens to.
+      const listened = snapshot.sets.flatMap((set) => {
+        const receivers = receiversOf(set);
+        return receivers ? [{ set, receivers }] : [];
+      });
+      if (listened.length === 0) return [];
+      // The sanitizer lets through every key that is not an attribute: cut those off once, for everyone.
+      const shaped = restShape(strapi, contentType, data);
+      return Promise.all(listened.map(async ({ set, receivers }): Promise<Delivery> => ({
+        ...receivers,
+        payload: { data: await strapi.contentAPI.sanitize.output(shaped, contentType, { auth: set.auth }) },
+      })));
     },
 
     async authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision> {
@@ -93,16 +107,53 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
   };
 }
 
-/** The content type of a uid or schema object; `TypeError` when the app has no such type. */
+/**
+ * The content type `emit()`'s `schema` describes: a uid of the app, or a schema object that names one type
+ * consistently (its `uid`, with `info.singularName` agreeing when given; or, without a uid, the one type of
+ * that singularName). The event is named after the same type (`singularNameOf(schema)` must be its
+ * singularName), so that the name and the sanitizing never describe two types.
+ *
+ * @throws {TypeError} when `schema` names no type of the app, names two, or contradicts itself.
+ */
 export function contentTypeOf(strapi: StrapiLike, schema: string | ContentTypeSchema): StrapiContentType {
+  const contentType = describedType(strapi, schema);
+  const eventName = singularNameOf(schema);
+  if (eventName !== contentType.info.singularName) {
+    throw new TypeError(
+      `emit(): 'schema' is inconsistent: it names the event ${describe(eventName)}, but is the content type ${describe(contentType.info.singularName)} (${describe(contentType.uid)})`,
+    );
+  }
+  return contentType;
+}
+
+function describedType(strapi: StrapiLike, schema: string | ContentTypeSchema): StrapiContentType {
   if (typeof schema === "string") {
     const contentType = strapi.contentType(schema);
-    if (!contentType) throw new TypeError(`emit(): 'schema' must be a content type of this app, got '${schema}'`);
+    if (!contentType) throw new TypeError(`emit(): 'schema' must be a content type of this app, got ${describe(schema)}`);
     return contentType;
   }
-  const byUid = typeof schema.uid === "string" ? strapi.contentType(schema.uid) : undefined;
-  const match = byUid ?? Object.values(strapi.contentTypes).find((candidate) => candidate.info.singularName === schema.info?.singularName);
-  if (!match) throw new TypeError(`emit(): 'schema' must be a content type of this app, got one named '${schema.info?.singularName}'`);
+  if (typeof schema !== "object" || schema === null) {
+    throw new TypeError(`emit(): 'schema' must be a content-type uid or a schema object, got ${describe(schema)}`);
+  }
+  const singularName: unknown = (schema.info as ContentTypeSchema["info"] | undefined)?.singularName;
+  if (schema.uid !== undefined) {
+    const contentType = typeof schema.uid === "string" ? strapi.contentType(schema.uid) : undefined;
+    if (!contentType) throw new TypeError(`emit(): 'schema' must be a content type of this app, got uid ${describe(schema.uid)}`);
+    if (singularName !== undefined && singularName !== contentType.info.singularName) {
+      throw new TypeError(
+        `emit(): 'schema' is inconsistent: uid ${describe(schema.uid)} is the content type ${describe(contentType.info.singularName)}, but info.singularName says ${describe(singularName)}`,
+      );
+    }
+    return contentType;
+  }
+  const matches = Object.values(strapi.contentTypes).filter((candidate) => candidate.info.singularName === singularName);
+  if (matches.length > 1) {
+    // Plugins reuse names (admin::user and plugin::users-permissions.user are both 'user'): never guess.
+    const uids = matches.map((match) => describe(match.uid)).join(", ");
+    throw new TypeError(`emit(): 'schema' is ambiguous: info.singularName ${describe(singularName)} is the singularName of ${uids}; give its uid`);
+  }
+  const [match] = matches;
+  if (!match) throw new TypeError(`emit(): 'schema' must be a content type of this app, got info.singularName ${describe(singularName)}`);
   return match;
 }
 

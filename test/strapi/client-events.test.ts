@@ -85,7 +85,7 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
 
   it("a handler that throws answers the acknowledgement with the error and does not disturb the server", async () => {
     const socket = await sockets.connect();
-    assert.deepEqual(await request(socket, "boom", { any: "thing" }), { success: false, error: "handler exploded" });
+    assert.deepEqual(await request(socket, "boom", { any: "thing" }), { success: false, error: "handler exploded", code: "handler_failed" });
     socket.emit("boom"); // without an acknowledgement: logged only
     assert.deepEqual(await request(socket, "chat:message", { text: "still here" }), { success: true });
   });
