@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult, SocketInfo } from "../../lib/types.ts";
 import { clientPool, type ClusterNode, eventually, redisClientNames, startNode, uniquePrefix } from "../support/cluster.ts";
-import { collect, nextEvent, settle } from "../support/harness.ts";
+import { collect, nextEvent, untilMarkerFrom } from "../support/harness.ts";
 
 const SHARED_REDIS_PORT = 6379;
 const ARTICLE = "api::article.article";
@@ -48,7 +48,7 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     const everywhere = Promise.all([onA, onB, onC].map((socket) => nextEvent(socket, "news")));
     await a.call("raw", { event: "news", data: { n: 1 } });
     assert.deepEqual(await everywhere, [{ n: 1 }, { n: 1 }, { n: 1 }]);
-    await settle();
+    await untilMarkerFrom(a, onA, onB, onC);
     assert.deepEqual(seen, [[{ n: 1 }], [{ n: 1 }], [{ n: 1 }]]); // once each
 
     assert.equal(await c.call("joinRoom", onB.id, "raw-room"), true);
@@ -57,7 +57,7 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     await eventually(async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "raw-room")).length === 1, "the remote join");
     await a.call("raw", { event: "scoped", rooms: ["raw-room", "nobody-here"], data: "multi-room" });
     assert.equal(await inRoom, "multi-room");
-    await settle();
+    await untilMarkerFrom(a, onA);
     assert.deepEqual(seenA, []);
   });
 
@@ -78,7 +78,7 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     const received = Promise.all(inChat.map((socket) => nextEvent(socket, "ns")));
     await b.call("emitToNamespace", "chat", "ns", "to-chat");
     assert.deepEqual(await received, ["to-chat", "to-chat", "to-chat"]);
-    await settle();
+    await untilMarkerFrom(b, inMain);
     assert.deepEqual(seenMain, []);
   });
 
@@ -93,7 +93,8 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     const gotInChat = nextEvent(chatOnB, "dm");
     await c.call("sendPrivateMessage", chatOnB.id, "dm", "in chat");
     assert.equal(await gotInChat, "in chat");
-    await settle();
+    await untilMarkerFrom(a, onA, onC); // after anything the first message did
+    await untilMarkerFrom(c, onA, onC); // after anything the second did
     assert.deepEqual([seenA, seenC], [[], []]);
   });
 
@@ -103,7 +104,7 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     const received = Promise.all([nextEvent(onA, "bc"), nextEvent(onC, "bc")]);
     await a.call("broadcast", onB.id, "bc", "all-but-B");
     assert.deepEqual(await received, ["all-but-B", "all-but-B"]);
-    await settle();
+    await untilMarkerFrom(a, onB);
     assert.deepEqual(seenB, []);
   });
 
@@ -187,7 +188,7 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     assert.match(again.error!, /Not subscribed/);
     assert.deepEqual(await c.call("getEntityRoomSockets", ARTICLE, "doc-u"), []);
     await c.call("emitToEntity", ARTICLE, "doc-u", "article:update", 1);
-    await settle();
+    await untilMarkerFrom(c, follower);
     assert.deepEqual(seen, []);
   });
 

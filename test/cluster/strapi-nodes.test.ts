@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { clientPool, type ClusterNode, eventually, redisClientNames, startStrapiNode, uniquePrefix } from "../support/cluster.ts";
-import { collect, nextEvent, settle } from "../support/harness.ts";
+import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { createUser, grant, revoke, socketsFor } from "../support/strapi-fixtures.ts";
+import { createToken, createUser, grant, revoke, socketsFor } from "../support/strapi-fixtures.ts";
 
 const SHARED_REDIS_PORT = 6379;
 const ARTICLE = "api::article.article";
@@ -26,11 +26,13 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
   let publicOnFirst: ClientSocket;
   let publicOnSecond: ClientSocket;
   let memberOnSecond: ClientSocket;
+  let readOnlyToken: string; // reads every type: an observer of the events the public role stops receiving
 
   before(async () => {
     first = await bootStrapi(ioConfig);
     await grant(first, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`]);
     const member = await createUser(first, "authenticated"); // no article permission
+    readOnlyToken = (await createToken(first, "read-only")).accessKey;
     second = await startStrapiNode(process.env.DATABASE_FILENAME!, ioConfig);
     sockets = socketsFor(first);
     publicOnFirst = await sockets.connect();
@@ -59,24 +61,35 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
       assert.equal("internalNotes" in onFirst.data, false, `private field sent for an event from the ${origin} node`);
       assert.deepEqual(onSecond, onFirst);
     }
-    await settle();
+    // Each node's emit() sent every copy at once (the readers have theirs); the marker leaves the first node's
+    // Redis connection after its copies, and reaches the second node after its emit() had run.
+    await untilMarker(first.io, memberOnSecond);
     assert.deepEqual(seenByMember, []);
   });
 
   it("a permission revoked on the first node stops the second node's events to that role", async () => {
+    // A read-only token still reads articles: its copy of an event says when the second node has sent it.
+    const observer = await sockets.connect({ token: readOnlyToken });
+    const seenByObserver = collect<any>(observer, "article:create");
     await revoke(first, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`]);
     const seenFirst = collect(publicOnFirst, "article:create");
     const seenSecond = collect(publicOnSecond, "article:create");
-    // The revocation travels to the second node as a cluster message: give it the time to arrive.
+    /** Creates an article on the second node; resolves once the public sockets have whatever it sent them. */
+    const createOnSecond = async (title: string) => {
+      await second.call("create", ARTICLE, { title });
+      // One emit() sends every audience its copy at once: the public's left the second node with the observer's.
+      await eventually(() => seenByObserver.some((payload) => payload.data.title === title), `the observer's copy of '${title}'`);
+      await untilMarker(first.io, publicOnFirst, publicOnSecond);
+    };
+    // The revocation travels to the second node as a cluster message: try until it has arrived.
+    let attempt = 0;
     await eventually(async () => {
       const before = seenFirst.length + seenSecond.length;
-      await second.call("create", ARTICLE, { title: "After revoke" });
-      await settle(100);
+      await createOnSecond(`After revoke ${++attempt}`);
       return seenFirst.length + seenSecond.length === before;
     }, "the second node to stop sending to the public role");
     const quiet = [seenFirst.length, seenSecond.length];
-    await second.call("create", ARTICLE, { title: "Still nothing" });
-    await settle();
+    await createOnSecond("Still nothing");
     assert.deepEqual([seenFirst.length, seenSecond.length], quiet);
   });
 

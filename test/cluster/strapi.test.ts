@@ -10,7 +10,7 @@ import type { Socket as ClientSocket } from "socket.io-client";
 import { audienceKey } from "../../lib/strapi/audiences.ts";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult, SocketInfo } from "../../lib/types.ts";
 import { clientPool, type ClusterNode, eventually, redisClientNames, startNode, uniquePrefix } from "../support/cluster.ts";
-import { collect, nextEvent, settle } from "../support/harness.ts";
+import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { grant, roleId, socketsFor } from "../support/strapi-fixtures.ts";
 
@@ -87,7 +87,7 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
     const bc = nextEvent(onPlain, "bc");
     app.io.broadcast(onStrapi.id!, "bc", "all but the Strapi client");
     assert.equal(await bc, "all but the Strapi client");
-    await settle();
+    await untilMarker(app.io, onStrapi);
     assert.deepEqual(seenByStrapiClient, []);
   });
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
-import { collect, nextEvent, settle } from "../support/harness.ts";
+import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { createRole, createToken, createUser, eventually, grant, rest, revoke, socketsFor } from "../support/strapi-fixtures.ts";
@@ -15,6 +15,17 @@ const CATEGORY = "api::category.category";
 const CONTACT = "api::contact-message.contact-message";
 const USER = "plugin::users-permissions.user";
 const HEADLINE = "api::headline.headline"; // localized (i18n), Draft & Publish, populated with "*"
+
+/**
+ * Sends one more `article:update` down the path every content event ends on (`$io.emit()`) and waits until
+ * `socket` has it. A content event a change had already sent down that path started before it, so has
+ * arrived by then too: what `socket` has not received by then, it was not sent.
+ */
+async function afterEmitsInFlight(app: BootedStrapi, socket: ClientSocket): Promise<void> {
+  const marker = nextEvent(socket, "article:update");
+  await app.io.emit({ event: "update", schema: ARTICLE, data: { documentId: "marker" } });
+  assert.deepEqual(await marker, { data: { documentId: "marker" } });
+}
 
 describe("content events (read rule, the default)", () => {
   let app: BootedStrapi;
@@ -82,7 +93,8 @@ describe("content events (read rule, the default)", () => {
     assert.equal(forReadOnly.data.author.id, authorId);
     for (const secret of ["password", "resetPasswordToken", "confirmationToken"]) assert.equal(secret in forReadOnly.data.author, false);
 
-    await settle();
+    // One emit() sends every audience its copy at once: the readers have theirs, so the others' would be on the way.
+    await untilMarker(app.io, writer, customNoRead);
     assert.deepEqual(seenByWriter, [], "a role that may create but not read receives nothing");
     assert.deepEqual(seenByCustom, [], "a token that may create but not read receives nothing");
   });
@@ -98,9 +110,11 @@ describe("content events (read rule, the default)", () => {
 
   it("a public contact form does not broadcast submissions to the public that sent them", async () => {
     const seen = collect(anonymous, "contact-message:create");
+    const forReadOnly = nextEvent(readOnly, "contact-message:create"); // a token that may read them does get it
     const posted = await rest(app, "POST", "/api/contact-messages", { data: { email: "a@b.test", message: "hi" } });
     assert.equal(posted.status, 201);
-    await settle();
+    await forReadOnly;
+    await untilMarker(app.io, anonymous);
     assert.deepEqual(seen, []);
   });
 
@@ -111,17 +125,17 @@ describe("content events (read rule, the default)", () => {
     try {
       const draft = await documents.create({ data: { title: "Draft", internalNotes: "n" } });
       await documents.update({ documentId: draft.documentId, data: { title: "Draft 2" } });
-      await settle();
-      assert.equal(seen.length, 0, "drafts are not pushed");
 
+      // Each change's event is sent in the order of the changes (its refetch queues behind the earlier ones'):
+      // an event for a draft would arrive before the publish event, one more for the publish before the unpublish.
       await documents.publish({ documentId: draft.documentId });
       await eventually(() => seen.length >= 1, "the publish event");
-      await settle();
-      assert.deepEqual(seen.map(([event]) => event), ["article:publish"], "one publish, no create + delete pair");
+      assert.deepEqual(seen.map(([event]) => event), ["article:publish"], "drafts are not pushed");
       assert.equal(seen[0]![1].data.title, "Draft 2");
 
       await documents.unpublish({ documentId: draft.documentId });
       await eventually(() => seen.length >= 2, "the unpublish event");
+      assert.deepEqual(seen.map(([event]) => event), ["article:publish", "article:unpublish"], "one publish, no create + delete pair");
       assert.deepEqual(seen[1], ["article:unpublish", { data: { id: seen[0]![1].data.id, documentId: draft.documentId } }]);
 
       await documents.publish({ documentId: draft.documentId });
@@ -133,8 +147,10 @@ describe("content events (read rule, the default)", () => {
       // A document deleted while only a draft was never visible to readers: nothing to tell them.
       const unseen = await documents.create({ data: { title: "Never published" } });
       await documents.delete({ documentId: unseen.documentId });
-      await settle();
-      assert.equal(seen.length, 4);
+      // A change made afterwards: its event would follow the delete's.
+      const later = await documents.create({ data: { title: "Published afterwards" }, status: "published" });
+      await eventually(() => seen.length >= 5, "the event of the change made afterwards");
+      assert.deepEqual(seen.slice(4).map(([event, { data }]) => [event, data.documentId]), [["article:create", later.documentId]]);
     } finally {
       anonymous.offAny();
     }
@@ -142,27 +158,29 @@ describe("content events (read rule, the default)", () => {
 
   it("events are sent only after the enclosing transaction commits, one per document, none on rollback", async () => {
     const documents = app.strapi.documents(ARTICLE);
+    const created = collect(anonymous, "article:create");
     const a = await documents.create({ data: { title: "A" }, status: "published" });
     const b = await documents.create({ data: { title: "B" }, status: "published" });
-    await settle();
+    await eventually(() => created.length === 2, "both create events");
     const deleted = collect<any>(anonymous, "article:delete");
     // As the admin's bulk delete does: several deletes in one transaction.
     await app.strapi.db.transaction(async () => {
       await Promise.all([a, b].map(({ documentId }) => documents.delete({ documentId })));
-      await settle(100);
+      await afterEmitsInFlight(app, anonymous);
       assert.deepEqual(deleted, [], "nothing is sent before the commit");
     });
     await eventually(() => deleted.length === 2, "two delete events");
     assert.deepEqual(deleted.map((payload) => payload.data.documentId).sort(), [a.documentId, b.documentId].sort());
 
+    const createdC = nextEvent(anonymous, "article:create");
     const c = await documents.create({ data: { title: "C" }, status: "published" });
-    await settle();
+    await createdC;
     const afterRollback = collect(anonymous, "article:delete");
     await assert.rejects(app.strapi.db.transaction(async () => {
       await documents.delete({ documentId: c.documentId });
       throw new Error("roll back");
     }));
-    await settle();
+    await afterEmitsInFlight(app, anonymous);
     assert.deepEqual(afterRollback, [], "a rolled-back delete is not announced");
   });
 
@@ -174,8 +192,11 @@ describe("content events (read rule, the default)", () => {
     assert.equal(writerEvents[0].data.title, "Now visible");
 
     await revoke(app, "writer", [`${ARTICLE}.findOne`]);
+    const seenByPublic = collect<any>(anonymous, "article:create");
     await rest(app, "POST", "/api/articles", { data: { title: "Hidden again" } }, fullAccess);
-    await settle(300);
+    // One emit() sends every audience its copy at once: the public has its copy, so the writer's would be on the way.
+    await eventually(() => seenByPublic.some((payload) => payload.data.title === "Hidden again"), "the public's copy");
+    await untilMarker(app.io, writer);
     assert.equal(writerEvents.length, 1, "no event after the revoke");
   });
 
@@ -202,7 +223,7 @@ describe("content events (read rule, the default)", () => {
   it("events of a type nobody may read reach nobody; user documents never leak", async () => {
     const seen = [anonymous, member, readOnly].map((socket) => collect(socket, "user:update"));
     await app.io.emit({ event: "update", schema: USER, data: { id: authorId, username: "x", password: "hash" } });
-    await settle();
+    await untilMarker(app.io, anonymous, member, readOnly);
     assert.deepEqual(seen[0], []);
     assert.deepEqual(seen[1], []);
     // The read-only token may read users over REST (find), but never the password.
@@ -227,7 +248,7 @@ describe("content events (read rule, the default)", () => {
 
       await documents.delete({ documentId: english.documentId, locale: "*" });
       await eventually(() => seen.length === 4, "the delete");
-      await settle();
+      await afterEmitsInFlight(app, anonymous);
       // The French version was only a draft by then: readers only hear of the English one going.
       assert.deepEqual(seen.slice(3), [["headline:delete", { data: { id: seen[0]![1].data.id, documentId: english.documentId, locale: "en" } }]]);
     } finally {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult } from "../../lib/types.ts";
-import { collect, nextEvent, request, settle } from "../support/harness.ts";
+import { collect, nextEvent, request, untilMarker } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { createToken, createUser, eventually, grant, rest, socketsFor } from "../support/strapi-fixtures.ts";
@@ -76,7 +76,8 @@ describe("entity subscriptions (emitPermission: 'action')", () => {
     const editorEvents = collect<any>(editor, "article:update");
     await rest(app, "PUT", `/api/articles/${article.documentId}`, { data: { title: "Changed" } }, fullAccess);
     await eventually(() => readerEvents.length === 1 && editorEvents.length === 1, "one update each");
-    await settle();
+    // One emit() sends every copy at once: a second copy to either socket would be on the way already.
+    await untilMarker(app.io, reader, editor);
     assert.equal(readerEvents.length, 1, "the reader hears of it through its subscription only");
     assert.equal(editorEvents.length, 1, "the editor (stream and subscription) hears of it once");
     assert.equal(readerEvents[0].data.title, "Changed");
@@ -86,8 +87,11 @@ describe("entity subscriptions (emitPermission: 'action')", () => {
   it("without a subscription, the action rule keeps readers out of the stream", async () => {
     const other = await rest(app, "POST", "/api/articles", { data: { title: "Not followed" } }, fullAccess);
     const readerEvents = collect(reader, "article:update");
+    const forEditor = nextEvent<any>(editor, "article:update"); // the stream (update permission) does carry it
     await rest(app, "PUT", `/api/articles/${other.json.data.documentId}`, { data: { title: "Changed too" } }, fullAccess);
-    await settle(300);
+    assert.equal((await forEditor).data.title, "Changed too");
+    // One emit() sends every audience its copy at once: the reader's would be on the way already.
+    await untilMarker(app.io, reader);
     assert.deepEqual(readerEvents, []);
   });
 
@@ -118,8 +122,11 @@ describe("entity subscriptions (emitPermission: 'action')", () => {
     const result = await request<EntitySubscriptionResult>(reader, "unsubscribe-entity", { uid: ARTICLE, id: article.documentId });
     assert.equal(result.success, true);
     const readerEvents = collect(reader, "article:update");
+    const forEditor = nextEvent<any>(editor, "article:update"); // the stream (update permission) does carry it
     await rest(app, "PUT", `/api/articles/${article.documentId}`, { data: { title: "Unfollowed" } }, fullAccess);
-    await settle(300);
+    assert.equal((await forEditor).data.title, "Unfollowed");
+    // One emit() sends every audience its copy at once: the reader's would be on the way already.
+    await untilMarker(app.io, reader);
     assert.deepEqual(readerEvents, []);
   });
 });

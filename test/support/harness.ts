@@ -97,6 +97,31 @@ export function settle(ms = 150): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The event `untilMarker()` sends; no feature of the plugin uses it. */
+export const MARKER = "test:marker";
+
+/**
+ * Sends each socket a marker (`sendPrivateMessage()`, which finds a socket in any namespace) and resolves once
+ * every marker has arrived. Socket.IO keeps per-socket order, so whatever the server sent those sockets before
+ * has arrived by then: assert on what was collected to show that something did *not* arrive.
+ */
+export async function untilMarker(io: Pick<StrapiIO, "sendPrivateMessage">, ...sockets: ClientSocket[]): Promise<void> {
+  const arrived = sockets.map((socket) => nextEvent(socket, MARKER));
+  for (const socket of sockets) io.sendPrivateMessage(socket.id!, MARKER, null);
+  await Promise.all(arrived);
+}
+
+/**
+ * `untilMarker()` for sockets of a cluster: `node` sends the marker to everyone in `/` with `raw()`, the way
+ * its own broadcasts travel (through its Redis connection, in order), so it arrives after whatever that
+ * node sent those sockets before.
+ */
+export async function untilMarkerFrom(node: { call(method: string, ...args: unknown[]): Promise<unknown> }, ...sockets: ClientSocket[]): Promise<void> {
+  const arrived = sockets.map((socket) => nextEvent(socket, MARKER));
+  await node.call("raw", { event: MARKER, data: null });
+  await Promise.all(arrived);
+}
+
 /** Sends a client event with an acknowledgement and resolves with the acknowledgement. */
 export function request<T>(socket: ClientSocket, event: string, ...args: unknown[]): Promise<T> {
   return socket.timeout(2000).emitWithAck(event, ...args) as Promise<T>;
