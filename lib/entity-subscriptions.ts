@@ -19,9 +19,9 @@ import { errorMessage, type Logger } from "./logger.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { entityRoom } from "./room-names.ts";
 import { fetchEverywhere } from "./rooms.ts";
-import { type ClusterCommand, findLocalSocket, locateSocket, type NamespaceSet, type RemoteSocketRef, type StoredSubscription } from "./socket-directory.ts";
+import { type ClusterCommand, findLocalSocket, locateSocket, type NamespaceSet, type RemoteSocketRef, type StoredSubscription } from "./namespace-set.ts";
 import type { EntitySubscription, EntitySubscriptionResult, EntitySubscriptionsResult, IoSocket } from "./types.ts";
-import { expectName, isContentTypeUid, isEntityId } from "./validate.ts";
+import { ENTITY_ID_EXPECTED, expectEntityId, expectName, isContentTypeUid, isEntityId } from "./validate.ts";
 
 /** The entity-subscription half of `$io`. */
 export class EntitySubscriptions {
@@ -42,11 +42,15 @@ export class EntitySubscriptions {
     // closures of its own for them. The guard answers whatever they throw.
     this.#onSubscribe = guard.handler("subscribe-entity", (socket, [request]) => {
       const parsed = parseEntityRequest(request);
-      return typeof parsed === "string" ? refusal("invalid_request", parsed) : this.#subscribe(socket, parsed.uid, parsed.id);
+      if (typeof parsed === "string") return refusal("invalid_request", parsed);
+      const target = parseTarget(parsed.uid, parsed.id);
+      return "success" in target ? target : this.#subscribe(socket, target);
     }, { reply: true });
     this.#onUnsubscribe = guard.handler("unsubscribe-entity", (socket, [request]) => {
       const parsed = parseEntityRequest(request);
-      return typeof parsed === "string" ? refusal("invalid_request", parsed) : this.#unsubscribe(socket, parsed.uid, parsed.id);
+      if (typeof parsed === "string") return refusal("invalid_request", parsed);
+      const target = parseTarget(parsed.uid, parsed.id);
+      return "success" in target ? target : this.#unsubscribe(socket, target);
     }, { reply: true });
     this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), { reply: true });
   }
@@ -55,9 +59,11 @@ export class EntitySubscriptions {
   async subscribe(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult> {
     const where = locateSocket(this.#namespaces, socketId);
     if (!where) return failure(`Socket '${String(socketId)}' not found`);
-    if (where.local) return this.#subscribe(where.local, uid, id);
-    const invalid = this.#checkRequest(uid, id); // also checked there; saves a round trip
-    if (invalid) return invalid;
+    const target = parseTarget(uid, id);
+    if ("success" in target) return target;
+    if (where.local) return this.#subscribe(where.local, target);
+    const refused = this.#refusal(target); // also checked there; saves a round trip
+    if (refused) return refused;
     const answer = await this.#namespaces.cluster!.ask(where.remote, { op: "subscribe", socketId, uid, id });
     if (!answer.answered) return failure(`Cannot reach the node of socket '${socketId}': ${answer.reason}`, uid, String(id));
     const value = answer.value as { result?: EntitySubscriptionResult; subscriptions?: StoredSubscription[] } | undefined;
@@ -71,8 +77,9 @@ export class EntitySubscriptions {
   unsubscribe(socketId: string, uid: string, id: string | number): EntitySubscriptionResult {
     const where = locateSocket(this.#namespaces, socketId);
     if (!where) return failure(`Socket '${String(socketId)}' not found`);
-    if (where.local) return this.#unsubscribe(where.local, uid, id);
-    return this.#unsubscribeRemote(where.remote, uid, id);
+    const target = parseTarget(uid, id);
+    if ("success" in target) return target;
+    return where.local ? this.#unsubscribe(where.local, target) : this.#unsubscribeRemote(where.remote, target);
   }
 
   /** The entities a socket follows. */
@@ -86,15 +93,17 @@ export class EntitySubscriptions {
   /** Runs a command another node sent for a socket connected here (never forwarded again). */
   async runCommand(command: ClusterCommand): Promise<unknown> {
     const socket = findLocalSocket(this.#namespaces, command.socketId);
-    if (command.op === "unsubscribe") return socket ? this.#unsubscribe(socket, command.uid, command.id) : undefined;
-    const result = socket ? await this.#subscribe(socket, command.uid, command.id) : failure(`Socket '${command.socketId}' not found`);
+    // Checked again here: a command from another node is input like any other.
+    const target = parseTarget(command.uid, command.id);
+    if (command.op === "unsubscribe") return socket && !("success" in target) ? this.#unsubscribe(socket, target) : undefined;
+    const result = !socket ? failure(`Socket '${command.socketId}' not found`) : "success" in target ? target : await this.#subscribe(socket, target);
     return { result, subscriptions: socket ? stored(socket) : [] };
   }
 
   /** Sends `event` to every socket following the entity, in every served namespace. */
   emit(uid: string, id: string | number, event: string, data: unknown): void {
     expectName(uid, "emitToEntity()", "uid");
-    if (!isEntityId(id)) throw new TypeError(`emitToEntity(): 'id' must be a non-empty string or a positive integer, got ${String(id)}`);
+    expectEntityId(id, "emitToEntity()");
     expectName(event, "emitToEntity()", "event");
     const send = (canonicalId: string) => {
       const room = entityRoom(uid, canonicalId);
@@ -113,7 +122,7 @@ export class EntitySubscriptions {
   /** The sockets following the entity, with their user. */
   async roomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
     expectName(uid, "getEntityRoomSockets()", "uid");
-    if (!isEntityId(id)) throw new TypeError(`getEntityRoomSockets(): 'id' must be a non-empty string or a positive integer, got ${String(id)}`);
+    expectEntityId(id, "getEntityRoomSockets()");
     const canonicalId = typeof id === "number" && this.#policy.resolveEntityId ? await this.#policy.resolveEntityId(uid, id) : String(id);
     if (canonicalId === null) return [];
     const room = entityRoom(uid, canonicalId);
@@ -128,78 +137,82 @@ export class EntitySubscriptions {
     socket.on("get-entity-subscriptions", this.#onList);
   }
 
-  async #subscribe(socket: IoSocket, uid: unknown, id: unknown): Promise<EntitySubscriptionResult> {
-    const invalid = this.#checkRequest(uid, id);
-    if (invalid) return invalid;
-    const requestedId = String(id);
+  async #subscribe(socket: IoSocket, target: EntityTarget): Promise<EntitySubscriptionResult> {
+    const refused = this.#refusal(target);
+    if (refused) return refused;
+    const { uid, id, requestedId } = target;
     const current = stored(socket);
-    const existing = findEntry(current, uid, requestedId);
+    const existing = findEntry(current, target);
     if (existing) return success(existing);
-    if (current.length >= this.#options.maxPerSocket) return this.#limitReached(uid as string, requestedId);
-    const decision = await this.#policy.authorizeEntity(socket.data, uid as string, id as string | number);
-    if (!decision.allowed) return failure(decision.error, uid as string, requestedId);
-    if (!socket.connected) return failure("Socket disconnected during the subscription", uid as string, requestedId);
+    if (current.length >= this.#options.maxPerSocket) return this.#limitReached(target);
+    const decision = await this.#policy.authorizeEntity(socket.data, uid, id);
+    if (!decision.allowed) return failure(decision.error, uid, requestedId);
+    if (!socket.connected) return failure("Socket disconnected during the subscription", uid, requestedId);
     // Re-read: another request for the same entity may have completed while the policy was deciding.
     const again = stored(socket).find((entry) => entry.uid === uid && entry.id === decision.id);
     if (again) return success(again);
-    if (stored(socket).length >= this.#options.maxPerSocket) return this.#limitReached(uid as string, requestedId);
-    const entry: StoredSubscription = { uid: uid as string, id: decision.id, room: entityRoom(uid as string, decision.id), requestedId };
+    if (stored(socket).length >= this.#options.maxPerSocket) return this.#limitReached(target);
+    const entry: StoredSubscription = { uid, id: decision.id, room: entityRoom(uid, decision.id), requestedId };
     socket.data.entitySubscriptions = [...stored(socket), entry];
     this.#namespaces.cluster?.subscriptionsChanged(socket);
     await socket.join(entry.room);
     return success(entry);
   }
 
-  #limitReached(uid: string, requestedId: string): EntitySubscriptionResult {
+  #limitReached({ uid, requestedId }: EntityTarget): EntitySubscriptionResult {
     return failure(`Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`, uid, requestedId);
   }
 
-  #unsubscribe(socket: IoSocket, uid: unknown, id: unknown): EntitySubscriptionResult {
-    const invalid = this.#checkShape(uid, id);
-    if (invalid) return invalid;
-    const requestedId = String(id);
+  #unsubscribe(socket: IoSocket, target: EntityTarget): EntitySubscriptionResult {
     const current = stored(socket);
-    const entry = findEntry(current, uid, requestedId);
-    if (!entry) return failure(`Not subscribed to ${String(uid)} ${requestedId}`, uid as string, requestedId);
+    const entry = findEntry(current, target);
+    if (!entry) return notSubscribed(target);
     socket.data.entitySubscriptions = current.filter((candidate) => candidate !== entry);
     this.#namespaces.cluster?.subscriptionsChanged(socket);
     void socket.leave(entry.room);
     return success(entry);
   }
 
-  #unsubscribeRemote(remote: RemoteSocketRef, uid: unknown, id: unknown): EntitySubscriptionResult {
-    const invalid = this.#checkShape(uid, id);
-    if (invalid) return invalid;
-    const requestedId = String(id);
-    const entry = findEntry(remote.subscriptions, uid, requestedId);
-    if (!entry) return failure(`Not subscribed to ${String(uid)} ${requestedId}`, uid as string, requestedId);
-    if (!this.#namespaces.cluster!.tell(remote, { op: "unsubscribe", socketId: remote.id, uid: uid as string, id: id as string | number })) {
-      return failure(`Cannot reach the node of socket '${remote.id}': Redis is unreachable`, uid as string, requestedId);
+  #unsubscribeRemote(remote: RemoteSocketRef, target: EntityTarget): EntitySubscriptionResult {
+    const entry = findEntry(remote.subscriptions, target);
+    if (!entry) return notSubscribed(target);
+    if (!this.#namespaces.cluster!.tell(remote, { op: "unsubscribe", socketId: remote.id, uid: target.uid, id: target.id })) {
+      return failure(`Cannot reach the node of socket '${remote.id}': Redis is unreachable`, target.uid, target.requestedId);
     }
     remote.subscriptions = remote.subscriptions.filter((candidate) => candidate !== entry);
     return success(entry);
   }
 
-  #checkRequest(uid: unknown, id: unknown): EntitySubscriptionResult | undefined {
+  /** Why this node's settings refuse a subscription to `target`, if they do. */
+  #refusal({ uid, requestedId }: EntityTarget): EntitySubscriptionResult | undefined {
     if (!this.#options.enabled) return failure("Entity subscriptions are disabled");
-    const invalid = this.#checkShape(uid, id);
-    if (invalid) return invalid;
     const allowed = this.#options.allowedContentTypes;
-    if (allowed !== null && !allowed.includes(uid as string)) {
-      return failure(`Content type '${String(uid)}' does not allow entity subscriptions`, uid as string, String(id));
-    }
-    return undefined;
-  }
-
-  #checkShape(uid: unknown, id: unknown): EntitySubscriptionResult | undefined {
-    if (!isContentTypeUid(uid)) return failure(`'uid' must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
-    if (!isEntityId(id)) return failure(`'id' must be a documentId or a positive integer id, got ${describe(id)}`, uid);
+    if (allowed !== null && !allowed.includes(uid)) return failure(`Content type '${uid}' does not allow entity subscriptions`, uid, requestedId);
     return undefined;
   }
 }
 
-/** The subscription to `uid` by its canonical id or by the id it was asked for. */
-function findEntry(subscriptions: readonly StoredSubscription[], uid: unknown, requestedId: string): StoredSubscription | undefined {
+/** A checked `(uid, id)`: what every request is parsed into once, before anything else reads it. */
+interface EntityTarget {
+  uid: string;
+  id: string | number;
+  /** `id` as a string, as it was asked for (a numeric id is resolved to a documentId later). */
+  requestedId: string;
+}
+
+/** `(uid, id)` checked for shape; a failure result naming the first bad argument otherwise. */
+function parseTarget(uid: unknown, id: unknown): EntityTarget | EntitySubscriptionResult {
+  if (!isContentTypeUid(uid)) return failure(`'uid' must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
+  if (!isEntityId(id)) return failure(`'id' must be ${ENTITY_ID_EXPECTED}, got ${describe(id)}`, uid);
+  return { uid, id, requestedId: String(id) };
+}
+
+function notSubscribed({ uid, requestedId }: EntityTarget): EntitySubscriptionResult {
+  return failure(`Not subscribed to ${uid} ${requestedId}`, uid, requestedId);
+}
+
+/** The subscription to the target's uid by its canonical id or by the id it was asked for. */
+function findEntry(subscriptions: readonly StoredSubscription[], { uid, requestedId }: EntityTarget): StoredSubscription | undefined {
   return subscriptions.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
 }
 

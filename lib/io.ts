@@ -17,7 +17,7 @@ import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
 import { singularNameOf } from "./singular-name.ts";
-import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet, reachesOtherNodes } from "./socket-directory.ts";
+import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet, reachesOtherNodes } from "./namespace-set.ts";
 import { startTransport } from "./transports/select.ts";
 import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
 import type {

@@ -174,6 +174,9 @@ export interface IoOptions {
   limits?: LimitOptions;
 }
 
+/** Redis adapter options with every default applied. */
+export type ResolvedRedisOptions = Required<RedisAdapterOptions>;
+
 /** The keys of {@link IoOptions}, for strict checking (a key not listed is an error). */
 export const CORE_KEYS = ["transport", "socket", "namespaces", "entitySubscriptions", "adapter", "limits"] as const;
 
@@ -188,7 +191,7 @@ export interface ResolvedIoOptions {
     maxPerSocket: number;
     allowedContentTypes: readonly string[] | null;
   };
-  adapter: MemoryAdapterOptions | Required<RedisAdapterOptions>;
+  adapter: MemoryAdapterOptions | ResolvedRedisOptions;
   limits: {
     events: Required<EventLimitOptions>;
     connections: Required<ConnectionLimitOptions>;

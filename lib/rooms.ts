@@ -10,7 +10,7 @@
  * @module
  */
 import { isInternalRoom } from "./room-names.ts";
-import { locateSocket, type NamespaceSet, namespaceOf } from "./socket-directory.ts";
+import { locateSocket, type NamespaceSet, namespaceOf } from "./namespace-set.ts";
 import { errorMessage } from "./logger.ts";
 import type { SocketData, SocketInfo } from "./types.ts";
 import { expectName } from "./validate.ts";

@@ -7,6 +7,7 @@
  */
 import { describe } from "./config-checks.ts";
 import type { ContentTypeSchema } from "./types.ts";
+import { singularNameInUid } from "./validate.ts";
 
 /**
  * `article` from `"api::article.article"`, or from a schema object's `info.singularName`, or from its `uid`
@@ -28,7 +29,7 @@ export function singularNameOf(schema: string | ContentTypeSchema): string {
 }
 
 function nameInUid(uid: unknown, argument: string): string {
-  const match = typeof uid === "string" ? /^[a-z0-9-]+::[a-z0-9-]+\.([a-z0-9-]+)$/i.exec(uid) : null;
-  if (!match?.[1]) throw new TypeError(`emit(): ${argument} must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
-  return match[1];
+  const name = singularNameInUid(uid);
+  if (name === undefined) throw new TypeError(`emit(): ${argument} must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
+  return name;
 }

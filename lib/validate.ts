@@ -29,7 +29,23 @@ export function isEntityId(value: unknown): value is string | number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
+/** What {@link isEntityId} accepts, for messages. */
+export const ENTITY_ID_EXPECTED = "a documentId (a string of at most 256 characters) or a positive integer id";
+
+/** Throws unless `value` is a usable entity id. */
+export function expectEntityId(value: unknown, method: string): asserts value is string | number {
+  if (!isEntityId(value)) throw new TypeError(`${method}: 'id' must be ${ENTITY_ID_EXPECTED}, got ${describe(value)}`);
+}
+
+/** A content-type uid: `<namespace>::<api or plugin>.<singularName>`; the last part is captured. */
+const CONTENT_TYPE_UID = /^[a-z0-9-]+::[a-z0-9-]+\.([a-z0-9-]+)$/i;
+
 /** Whether `value` looks like a content-type uid (`api::article.article`, `plugin::users-permissions.user`). */
 export function isContentTypeUid(value: unknown): value is string {
-  return typeof value === "string" && value.length <= MAX_IDENTIFIER_LENGTH && /^[a-z0-9-]+::[a-z0-9-]+\.[a-z0-9-]+$/i.test(value);
+  return typeof value === "string" && value.length <= MAX_IDENTIFIER_LENGTH && CONTENT_TYPE_UID.test(value);
+}
+
+/** The singularName a content-type uid ends with (`article` in `api::article.article`); `undefined` when `value` is no uid. */
+export function singularNameInUid(value: unknown): string | undefined {
+  return isContentTypeUid(value) ? CONTENT_TYPE_UID.exec(value)?.[1] : undefined;
 }

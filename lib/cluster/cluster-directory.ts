@@ -21,7 +21,7 @@
  * @module
  */
 import { errorMessage, type Logger } from "../logger.ts";
-import type { ClusterCommand, ClusterLink, NamespaceSet, RemoteSocketRef, StoredSubscription } from "../socket-directory.ts";
+import type { ClusterCommand, ClusterLink, NamespaceSet, RemoteSocketRef, StoredSubscription } from "../namespace-set.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
 
 /** Event names between nodes. */

@@ -20,10 +20,9 @@
 import { RedisAdapter } from "@socket.io/redis-adapter";
 import type { Adapter, BroadcastOptions } from "socket.io-adapter";
 import { errorMessage, type Logger } from "../logger.ts";
-import type { ResolvedIoOptions } from "../options.ts";
+import type { ResolvedRedisOptions } from "../options.ts";
 import type { RedisConnections } from "./redis-connections.ts";
 
-type RedisOptions = Extract<ResolvedIoOptions["adapter"], { type: "redis" }>;
 type Namespace = ConstructorParameters<typeof Adapter>[0];
 type Packet = Parameters<Adapter["broadcast"]>[0];
 /** Any adapter class (Socket.IO constructs it with the namespace). */
@@ -42,7 +41,7 @@ interface RedisAdapterInternals {
 }
 
 /** The Redis adapter class of one node: every namespace's adapter shares the node's two connections. */
-export function redisAdapterClass(connections: RedisConnections, options: RedisOptions): AdapterConstructor {
+export function redisAdapterClass(connections: RedisConnections, options: ResolvedRedisOptions): AdapterConstructor {
   const current = new Map<string, ClusterRedisAdapter>();
   class ClusterRedisAdapter extends RedisAdapter {
     #retired = false;

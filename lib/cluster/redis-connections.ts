@@ -19,9 +19,8 @@
  */
 import { Redis } from "ioredis";
 import { errorMessage, type Logger } from "../logger.ts";
-import type { ResolvedIoOptions } from "../options.ts";
+import type { ResolvedRedisOptions } from "../options.ts";
 
-type RedisOptions = Extract<ResolvedIoOptions["adapter"], { type: "redis" }>;
 
 /** Reconnect delays grow by this much per attempt, up to {@link MAX_RECONNECT_DELAY}. */
 const RECONNECT_STEP = 100;
@@ -47,7 +46,7 @@ export class RedisConnections {
   readonly #lastError = new Map<string, string>();
   readonly #onReady: Array<() => void> = [];
 
-  private constructor(options: RedisOptions, nodeId: string, logger: Logger) {
+  private constructor(options: ResolvedRedisOptions, nodeId: string, logger: Logger) {
     this.#logger = logger;
     this.#url = redactUrl(options.url);
     const common = {
@@ -78,7 +77,7 @@ export class RedisConnections {
    * Opens both connections. Rejects with an error naming the URL when Redis cannot be reached, unless
    * `allowDegraded` is set (then it resolves at once and the connections keep trying in the background).
    */
-  static async open(options: RedisOptions, nodeId: string, logger: Logger): Promise<RedisConnections> {
+  static async open(options: ResolvedRedisOptions, nodeId: string, logger: Logger): Promise<RedisConnections> {
     const connections = new RedisConnections(options, nodeId, logger);
     const attempt = (client: Redis, role: string, key: string, url: string) =>
       client.connect().catch((error: unknown) => {

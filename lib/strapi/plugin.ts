@@ -8,7 +8,7 @@
 import { createSocketIO, type StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
 import { fail } from "../config-checks.ts";
-import { reachesOtherNodes } from "../socket-directory.ts";
+import { reachesOtherNodes } from "../namespace-set.ts";
 import type { IoSocket } from "../types.ts";
 import { watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";

@@ -1,7 +1,8 @@
 /**
- * Finds sockets by id across the namespaces `$io` serves (`/` and the configured ones) and, in a cluster,
- * across nodes: a socket connected here is a live `IoSocket`; one connected to another node is known from
- * the cluster directory (see `lib/cluster/`), which every node keeps from the others' announcements.
+ * The namespaces `$io` serves (`/` and the configured ones), and how a socket is found in them by id:
+ * here or, in a cluster, on another node. A socket connected here is a live `IoSocket`; one connected
+ * to another node is known from the cluster directory (see `lib/cluster/`), which every node keeps from
+ * the others' announcements.
  *
  * @module
  */
