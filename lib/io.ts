@@ -74,24 +74,41 @@ const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
  * await io.close();
  * ```
  */
-export async function createSocketIO(options: IoOptions = {}, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
-  const resolved = resolveOptions(options);
+export function createSocketIO(options: IoOptions = {}, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
+  return startSocketIO(resolveOptions(options), runtime);
+}
+
+/** @internal {@link createSocketIO} for options already resolved (the plugin resolves its whole config once). */
+export async function startSocketIO(resolved: ResolvedIoOptions, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
+  const io = await prepareSocketIO(resolved, runtime);
+  try {
+    await runtime.init?.(io);
+    await io.start(runtime);
+    return io;
+  } catch (error) {
+    await io.close();
+    throw error;
+  }
+}
+
+/**
+ * @internal Builds `$io` — the Socket.IO server and, in a cluster, this node's Redis membership — without
+ * accepting connections yet: `start()` opens the transport. Between the two, the caller can build what
+ * needs `$io` and must exist before the first socket connects (the plugin's sessions and client events).
+ */
+export async function prepareSocketIO(
+  resolved: ResolvedIoOptions,
+  runtime: Pick<SocketIORuntime, "logger" | "policy"> = {},
+): Promise<StrapiIO> {
   const logger = runtime.logger ?? consoleLogger();
   // Loaded only when configured: the Redis client is a Node package the core must not need (Deno).
   const cluster = resolved.adapter.type === "redis" ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger) : undefined;
-  // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
-  const server: IoServer = new Server(cluster ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never } : resolved.socket.serverOptions);
   try {
-    const io = new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, runtime.onConnection, cluster);
-    if (runtime.onClusterReconnect) cluster?.onReconnect(runtime.onClusterReconnect);
-    await runtime.init?.(io);
-    const adapterOverlay = cluster?.overlay;
-    io.attachTransport(await startTransport({ io: server, options: resolved, logger, httpServer: runtime.httpServer, adapterOverlay }));
-    return io;
+    // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
+    const server: IoServer = new Server(cluster ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never } : resolved.socket.serverOptions);
+    return new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, cluster);
   } catch (error) {
     cluster?.leave();
-    // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
-    if (server.engine) server.close();
     await cluster?.close();
     throw error;
   }
@@ -106,18 +123,14 @@ export class StrapiIO implements SocketIO {
   readonly #entities: EntitySubscriptions;
   readonly #cluster: RedisCluster | undefined;
   readonly #connectionLimits: ConnectionLimits;
+  readonly #options: ResolvedIoOptions;
+  #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
 
   /** @internal Use {@link createSocketIO}. */
-  constructor(
-    server: IoServer,
-    options: ResolvedIoOptions,
-    policy: AccessPolicy,
-    logger: Logger,
-    onConnection?: (socket: IoSocket, guard: ClientGuard) => void,
-    cluster?: RedisCluster,
-  ) {
+  constructor(server: IoServer, options: ResolvedIoOptions, policy: AccessPolicy, logger: Logger, cluster?: RedisCluster) {
     this.#server = server;
+    this.#options = options;
     this.#cluster = cluster;
     this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
     this.#policy = policy;
@@ -147,16 +160,28 @@ export class StrapiIO implements SocketIO {
         socket.once("disconnect", () => limits.release(socket, true));
         guard.install(socket);
         this.#entities.attach(socket);
-        if (onConnection) onConnection(socket, guard);
+        this.#onConnection?.(socket, guard);
       });
     }
     // Commands from other nodes for sockets connected here run the same code as local calls.
     cluster?.directory.attach(this.#namespaces, (command) => this.#entities.runCommand(command));
   }
 
-  /** @internal Called once by {@link createSocketIO}. */
-  attachTransport(transport: TransportHandle): void {
-    this.#transport = transport;
+  /**
+   * @internal Opens the transport: from here on clients connect, and each connected socket is handed to
+   * `onConnection`. Called once, by {@link createSocketIO} or after {@link prepareSocketIO}.
+   */
+  async start({ httpServer, onConnection, onClusterReconnect }: Pick<SocketIORuntime, "httpServer" | "onConnection" | "onClusterReconnect"> = {}): Promise<void> {
+    if (this.#transport) throw new Error("strapi-io: $io has already started");
+    this.#onConnection = onConnection;
+    if (onClusterReconnect) this.#cluster?.onReconnect(onClusterReconnect);
+    try {
+      this.#transport = await startTransport({ io: this.#server, options: this.#options, logger: this.#logger, httpServer, adapterOverlay: this.#cluster?.overlay });
+    } catch (error) {
+      // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
+      if (this.#server.engine) this.#server.close();
+      throw error;
+    }
     this.#connectionLimits.attach(this.#server.engine as never);
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createSocketIO, type StrapiIO } from "../io.ts";
+import { prepareSocketIO, type StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
 import { fail } from "../config-checks.ts";
 import { reachesOtherNodes } from "../namespace-set.ts";
@@ -15,7 +15,7 @@ import { Audiences } from "./audiences.ts";
 import { ClientEvents } from "./client-events.ts";
 import { watchContentEvents } from "./content-events.ts";
 import { type PluginOptions, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-options.ts";
-import { ACCESS_CHANGES, type AccessChange, Sessions } from "./sessions.ts";
+import { ACCESS_CHANGES, type AccessChange, type CredentialStore, Sessions } from "./sessions.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
@@ -46,40 +46,39 @@ export const strapiPlugin = {
     const config = strapi.config.get("plugin::io", {}) as PluginOptions;
     const options = resolvePluginOptions(config);
     expectKnownContentTypes(strapi, options);
-    const { contentTypes: _contentTypes, events: _events, hooks: _hooks, emitPermission: _rule, ...coreOptions } = config;
     const logger = strapi.log;
 
     const audiences = new Audiences(strapi, logger);
-    const sessions = new Sessions(strapi, audiences, logger);
+    const credentials: CredentialStore = new WeakMap();
     const policy = createStrapiPolicy(strapi, audiences, {
       emitPermission: options.emitPermission,
-      onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) => sessions.noteCredentials(socket, { expiresAt, keyHash, sessionId }),
+      onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) => credentials.set(socket, { expiresAt, keyHash, sessionId }),
     });
+    // Built first, opened last: what handles connections must exist before the first client connects.
+    const io = await prepareSocketIO(options.core, { logger, policy });
+    const sessions = new Sessions(strapi, audiences, { localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) }, credentials, logger);
     const recheck = (changes: ReadonlySet<AccessChange>) => {
       sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
     };
-    // Assigned by `init`, before the transport starts: connection handlers may run as soon as it does.
-    let io!: StrapiIO;
-    const clientEvents = new ClientEvents(options.events, { strapi, get io() { return io; } }, logger);
-    io = await createSocketIO(coreOptions, {
-      httpServer: strapi.server.httpServer,
-      logger,
-      policy,
-      init: async (created) => {
-        io = created;
-        await options.hooks.init?.({ strapi, $io: created });
-      },
-      onConnection: (socket, guard) => {
-        sessions.attach(socket);
-        clientEvents.attach(socket, guard);
-      },
-      // Access changes other nodes announced during a Redis outage were lost: assume anything changed.
-      onClusterReconnect: () => {
-        audiences.invalidate();
-        recheck(new Set(ACCESS_CHANGES));
-      },
-    });
-    sessions.bind({ localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) });
+    const clientEvents = new ClientEvents(options.events, { strapi, io }, logger);
+    try {
+      await options.hooks.init?.({ strapi, $io: io });
+      await io.start({
+        httpServer: strapi.server.httpServer,
+        onConnection: (socket, guard) => {
+          sessions.attach(socket);
+          clientEvents.attach(socket, guard);
+        },
+        // Access changes other nodes announced during a Redis outage were lost: assume anything changed.
+        onClusterReconnect: () => {
+          audiences.invalidate();
+          recheck(new Set(ACCESS_CHANGES));
+        },
+      });
+    } catch (error) {
+      await io.close();
+      throw error;
+    }
     io.server.on(ACCESS_CHANGED, (changes: unknown) => {
       audiences.invalidate();
       const known = Array.isArray(changes) ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change)) : [];

@@ -24,6 +24,9 @@ export interface Credentials {
   sessionId?: string;
 }
 
+/** What each connected socket authenticated with: written by the policy at the handshake, read by {@link Sessions}. */
+export type CredentialStore = WeakMap<IoSocket, Credentials>;
+
 /** setTimeout's longest delay; later expiries are re-armed in steps. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
@@ -39,24 +42,16 @@ export class Sessions {
   readonly #strapi: StrapiLike;
   readonly #audiences: Audiences;
   readonly #logger: Logger;
-  #host: SessionHost | undefined;
-  readonly #credentials = new WeakMap<IoSocket, Credentials>();
+  readonly #host: SessionHost;
+  readonly #credentials: CredentialStore;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(strapi: StrapiLike, audiences: Audiences, logger: Logger) {
+  constructor(strapi: StrapiLike, audiences: Audiences, host: SessionHost, credentials: CredentialStore, logger: Logger) {
     this.#strapi = strapi;
     this.#audiences = audiences;
-    this.#logger = logger;
-  }
-
-  /** Set once `$io` exists. */
-  bind(host: SessionHost): void {
     this.#host = host;
-  }
-
-  /** Remembers what a socket authenticated with: when it expires (armed once connected), which token key. */
-  noteCredentials(socket: IoSocket, credentials: Credentials): void {
-    this.#credentials.set(socket, credentials);
+    this.#credentials = credentials;
+    this.#logger = logger;
   }
 
   /** Arms the socket's expiry timer and clears it when the socket leaves. */
@@ -69,7 +64,6 @@ export class Sessions {
   /** After a change of roles, permissions, users or tokens: disconnects or moves the sockets it affects. */
   async reconcile(changes: ReadonlySet<AccessChange>): Promise<void> {
     const host = this.#host;
-    if (!host) return;
     const sockets = [...host.localSockets()];
     if (sockets.length === 0) return;
     const snapshot = await this.#audiences.current();
@@ -97,7 +91,7 @@ export class Sessions {
     if (withSession.length === 0 || !this.#strapi.sessionManager) return;
     const sessions = this.#strapi.sessionManager("users-permissions");
     for (const socket of withSession) {
-      if (!(await sessions.isSessionActive(this.#credentials.get(socket)!.sessionId!))) this.#host?.disconnectSocket(socket.id, "Session ended");
+      if (!(await sessions.isSessionActive(this.#credentials.get(socket)!.sessionId!))) this.#host.disconnectSocket(socket.id, "Session ended");
     }
   }
 
@@ -114,8 +108,8 @@ export class Sessions {
     const byId = new Map(users.map((user) => [user.id, user]));
     for (const socket of sockets) {
       const user = byId.get(socket.data.userId);
-      if (!user) this.#host?.disconnectSocket(socket.id, "User deleted");
-      else if (user.blocked) this.#host?.disconnectSocket(socket.id, "User is blocked");
+      if (!user) this.#host.disconnectSocket(socket.id, "User deleted");
+      else if (user.blocked) this.#host.disconnectSocket(socket.id, "User is blocked");
       else if (user.role) this.#moveToRole(socket, audienceKey("role", user.role.id), String(user.role.type));
     }
   }
@@ -146,7 +140,7 @@ export class Sessions {
     const timer = setTimeout(() => {
       this.#timers.delete(socket.id);
       if (Date.now() < expiresAt) this.#arm(socket, expiresAt);
-      else this.#host?.disconnectSocket(socket.id, socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired");
+      else this.#host.disconnectSocket(socket.id, socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired");
     }, Math.max(0, Math.min(delay, MAX_TIMER_DELAY)));
     // Expiry timers must not keep a process alive on their own.
     (timer as { unref?: () => void }).unref?.();
