@@ -18,10 +18,14 @@
 
 export { createSocketIO, StrapiIO } from "./lib/io.ts";
 export type { SocketIORuntime } from "./lib/io.ts";
+export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts";
 
 export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
 export type {
   AdapterType,
+  ConnectionLimitOptions,
+  EventLimitOptions,
+  LimitOptions,
   MemoryAdapterOptions,
   RedisAdapterOptions,
   EntitySubscriptionOptions,
@@ -57,10 +61,12 @@ export { audienceRoom, entityRoom } from "./lib/room-names.ts";
 export { consoleLogger } from "./lib/logger.ts";
 export type { Logger } from "./lib/logger.ts";
 
-export { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "./lib/transports/uws.ts";
+export { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "./lib/transports/backpressure.ts";
 export type { RunningTransportType, TransportStats } from "./lib/transports/transport.ts";
 
 export type {
+  ClientEventRefusal,
+  ClientEventRefusalCode,
   ClientToServerEvents,
   ContentTypeSchema,
   DisconnectNotice,

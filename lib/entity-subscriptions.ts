@@ -110,10 +110,11 @@ export class EntitySubscriptions {
       for (const namespace of this.#namespaces.all) namespace.to(room).emit(event, data);
     };
     if (typeof id === "number" && this.#policy.resolveEntityId) {
-      this.#policy.resolveEntityId(uid, id).then(
-        (canonicalId) => canonicalId !== null && send(canonicalId),
-        (error) => this.#logger.error(`emitToEntity(): could not resolve ${uid} id ${id}: ${errorMessage(error)}`),
-      );
+      // Nobody awaits this: a failed lookup, or a send refused once the id is known (a message over
+      // `transport.maxMessageSize`), is logged rather than left as an unhandled rejection.
+      this.#policy.resolveEntityId(uid, id)
+        .then((canonicalId) => canonicalId !== null && send(canonicalId))
+        .catch((error) => this.#logger.error(`emitToEntity(): could not send to ${uid} id ${id}: ${errorMessage(error)}`));
       return;
     }
     send(String(id));

@@ -152,7 +152,8 @@ export interface LimitOptions {
   connections?: ConnectionLimitOptions;
   /**
    * Largest WebSocket message or long-polling request body a client may send, in bytes (Socket.IO's
-   * `maxHttpBufferSize`). A larger one closes that connection.
+   * `maxHttpBufferSize`). A larger WebSocket message closes that connection; a larger long-polling body
+   * is answered 413.
    * @default 1000000
    */
   maxPayload?: number;

@@ -33,7 +33,7 @@ interface RedisAdapterInternals {
   uid: string;
   channel: string;
   pubClient: { publish(channel: string, message: Uint8Array | string): unknown; off(event: string, listener: (...args: unknown[]) => void): void };
-  subClient: { off(event: string, listener: (...args: unknown[]) => void): void };
+  subClient: { on(event: string, listener: (...args: unknown[]) => void): void; off(event: string, listener: (...args: unknown[]) => void): void };
   friendlyErrorHandler: (...args: unknown[]) => void;
   parser: { encode(value: unknown): Uint8Array; decode(message: Uint8Array): unknown };
   redisListeners: Map<string, (...args: unknown[]) => void>;
@@ -41,7 +41,7 @@ interface RedisAdapterInternals {
 }
 
 /** The Redis adapter class of one node: every namespace's adapter shares the node's two connections. */
-export function redisAdapterClass(connections: RedisConnections, options: ResolvedRedisOptions): AdapterConstructor {
+export function redisAdapterClass(connections: RedisConnections, options: ResolvedRedisOptions, logger: Logger): AdapterConstructor {
   const current = new Map<string, ClusterRedisAdapter>();
   class ClusterRedisAdapter extends RedisAdapter {
     #retired = false;
@@ -55,6 +55,17 @@ export function redisAdapterClass(connections: RedisConnections, options: Resolv
       const previous = current.get(nsp.name);
       if (previous) previous.#retire();
       current.set(nsp.name, this);
+      guardListeners(this as unknown as RedisAdapterInternals, logger);
+    }
+
+    /**
+     * Local delivery first: it encodes the packet, so a message over `transport.maxMessageSize` is refused
+     * (a `RangeError` to the caller) before any other node receives it. The published adapter publishes first.
+     */
+    override broadcast(packet: Packet, opts: BroadcastOptions): void {
+      if (opts.flags?.local) return super.broadcast(packet, opts);
+      super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
+      publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
     }
 
     /** Called by `io.close()`: stops listening. The connections themselves are closed by the cluster. */
@@ -79,6 +90,29 @@ export function redisAdapterClass(connections: RedisConnections, options: Resolv
 }
 
 /**
+ * Messages and requests from other nodes are handled inside the Redis client's event handlers, where a
+ * throw (or a rejection) would end the process: the adapter's listeners are replaced by ones that log it.
+ */
+function guardListeners(adapter: RedisAdapterInternals, logger: Logger): void {
+  for (const [event, what] of [["pmessageBuffer", "deliver a broadcast from"], ["messageBuffer", "answer a request from"]] as const) {
+    const listener = adapter.redisListeners.get(event);
+    if (!listener) continue;
+    const failed = (error: unknown) => logger.error(`could not ${what} another node: ${errorMessage(error)}`);
+    const guarded = (...args: unknown[]) => {
+      try {
+        const result = listener(...args) as unknown;
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    };
+    adapter.subClient.off(event, listener);
+    adapter.subClient.on(event, guarded);
+    adapter.redisListeners.set(event, guarded);
+  }
+}
+
+/**
  * Stacks cluster delivery above an adapter class that wraps the Redis adapter (the uWS publish mixin):
  * every broadcast is published to Redis here, then delivered locally by `Base` as a `local` broadcast;
  * broadcasts from other nodes are delivered locally the same way.
@@ -89,8 +123,9 @@ export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logge
     #ownPrefix: Uint8Array | undefined;
 
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
-      if (!opts.flags?.local) publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
+      // Local delivery first: it encodes, so an oversized message is refused before other nodes see it.
       super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
+      if (!opts.flags?.local) publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
     }
 
     /** Replaces `RedisAdapter#onmessage` (same filtering), ending in this class's local delivery. */

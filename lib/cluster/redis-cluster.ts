@@ -37,7 +37,7 @@ export async function startRedisCluster(options: ResolvedRedisOptions, logger: L
   logger.info(`cluster node ${nodeId} joined over Redis (channel prefix '${options.keyPrefix}')`);
   return {
     nodeId,
-    adapter: redisAdapterClass(connections, options),
+    adapter: redisAdapterClass(connections, options, logger),
     overlay: (wrapped) => withClusterDelivery(wrapped, logger),
     directory,
     onReconnect: (listener) => connections.onReconnect(listener),

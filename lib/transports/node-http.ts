@@ -1,12 +1,16 @@
 /**
  * The node:http transport: Socket.IO attached to an existing node:http server (Strapi's, one port for
  * everything) or to one it creates. Runs on Node and on Deno's node:http. Upgrade requests for other paths
- * (Strapi's data-transfer endpoint, for example) are left alone.
+ * (Strapi's data-transfer endpoint, for example) are left alone. Slow consumers are held to the same rule
+ * as on uWS (`backpressure.ts`): here a backlog sits in Engine.IO's write buffer and in the WebSocket's.
  *
  * @module
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON, backlogLimits, SlowConsumerLog } from "./backpressure.ts";
+import { type EngineServer, type EngineTransport, type EngineWire, watchEngineBacklogs } from "./engine-backlogs.ts";
+import { limitMessageSize } from "./message-size.ts";
 import type { TransportContext, TransportHandle } from "./transport.ts";
 
 /** Events engine.io adds listeners for on the server it attaches to; removed again on close. */
@@ -14,13 +18,18 @@ const ATTACHED_EVENTS = ["request", "upgrade", "close", "listening"] as const;
 
 /** Attaches Socket.IO to `context.httpServer`, or creates a server on `transport.host`/`transport.port`. */
 export async function startNodeHttpTransport(context: TransportContext): Promise<TransportHandle> {
-  const { io, options } = context;
+  const { io, options, logger } = context;
   const owned = context.httpServer === undefined;
   const server = context.httpServer ?? createServer();
   const before = snapshotListeners(server);
+  const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
 
   // destroyUpgrade: false — engine.io would otherwise destroy every upgrade it does not own after 1 s.
   io.attach(server, { ...options.socket.serverOptions, destroyUpgrade: false } as never);
+  const limits = backlogLimits(options.transport);
+  const log = new SlowConsumerLog(logger);
+  const wire = new WsWire(limits.drainTimeout);
+  const backlogs = watchEngineBacklogs(io.engine as unknown as EngineServer, { limits, log, wire });
   if (!owned) {
     // io.close() closes the server it is attached to; a shared server (Strapi's) is not ours to close.
     (io as unknown as { httpServer?: HttpServer }).httpServer = undefined;
@@ -43,14 +52,17 @@ export async function startNodeHttpTransport(context: TransportContext): Promise
       const address = server.address();
       return address !== null && typeof address === "object" ? (address as AddressInfo).port : 0;
     },
-    stats: () => ({ backpressureDisconnects: 0 }),
+    stats: () => ({ backpressureDisconnects: log.count }),
     close: () => {
       closing ??= (async () => {
+        backlogs.stop();
+        wire.terminateAll();
         const closed = new Promise<void>((resolve) => io.close(() => resolve()));
         // io.close() ends Socket.IO's connections; idle keep-alive ones would hold an owned server open.
         if (owned) server.closeAllConnections?.();
         await closed;
         if (!owned) restoreListeners(server, before);
+        unlimitMessageSize();
       })();
       return closing;
     },
@@ -69,4 +81,57 @@ function restoreListeners(server: HttpServer, snapshot: ListenerSnapshot): void 
     server.removeAllListeners(event);
     for (const listener of listeners) server.on(event, listener);
   }
+}
+
+/** The parts of a `ws` WebSocket (what engine.io's WebSocket transport holds as `socket`) this file touches. */
+interface NodeWebSocket {
+  /** Bytes handed to `send()` and not yet written to the network (ws's own count plus the net socket's buffer). */
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  once(event: "close", listener: () => void): unknown;
+}
+
+/** ws's `WebSocket.CLOSED`. */
+const WS_CLOSED = 3;
+
+/**
+ * What a node:http WebSocket holds below Engine.IO, and how a slow one is closed: with 1013 and the reason,
+ * queued behind what it has not read yet. A client that still does not read gets `drainTimeout` more, then
+ * the TCP connection is destroyed (ws alone would keep it, and what it holds, for 30 s).
+ */
+class WsWire implements EngineWire {
+  readonly #grace: number;
+  readonly #closing = new Set<NodeWebSocket>();
+
+  constructor(grace: number) {
+    this.#grace = grace;
+  }
+
+  backlog(transport: EngineTransport): number {
+    return webSocketOf(transport)?.bufferedAmount ?? 0;
+  }
+
+  close(transport: EngineTransport): void {
+    const socket = webSocketOf(transport);
+    if (!socket || socket.readyState === WS_CLOSED) return;
+    socket.close(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON);
+    this.#closing.add(socket);
+    const timer = setTimeout(() => socket.terminate(), this.#grace);
+    (timer as { unref?: () => void }).unref?.();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.#closing.delete(socket);
+    });
+  }
+
+  /** Destroys the connections still waiting to deliver their close frame (the transport is closing). */
+  terminateAll(): void {
+    for (const socket of this.#closing) socket.terminate();
+  }
+}
+
+function webSocketOf(transport: EngineTransport): NodeWebSocket | undefined {
+  return transport.name === "websocket" ? (transport as EngineTransport & { socket?: NodeWebSocket }).socket : undefined;
 }

@@ -33,7 +33,10 @@ export type AdapterConstructor = new (nsp: any) => Adapter;
 
 /** Counters a transport keeps. */
 export interface TransportStats {
-  /** Sockets disconnected because their send backlog passed `transport.maxBackpressure`. */
+  /**
+   * Connections disconnected as slow consumers: a send backlog over `transport.maxBackpressure` for longer
+   * than `transport.drainTimeout`, or over the hard limit (`maxBackpressure + 16 × maxMessageSize`).
+   */
   backpressureDisconnects: number;
 }
 

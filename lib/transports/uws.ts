@@ -4,8 +4,19 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { uServer } from "engine.io";
-import { errorMessage, type Logger } from "../logger.ts";
+import { errorMessage } from "../logger.ts";
+import {
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
+  type BacklogLimits,
+  backlogLimits,
+  SlowConsumerGuard,
+  SlowConsumerLog,
+} from "./backpressure.ts";
+import { type EngineServer, type EngineSocket, watchEngineBacklogs } from "./engine-backlogs.ts";
+import { limitMessageSize } from "./message-size.ts";
 import type { TransportContext, TransportHandle } from "./transport.ts";
 import { withUwsPublish } from "./uws-publish-adapter.ts";
 
@@ -15,16 +26,8 @@ type UwsWebSocket = import("uWebSockets.js").WebSocket<unknown>;
 type UwsBehavior = import("uWebSockets.js").WebSocketBehavior<unknown>;
 type ListenSocket = import("uWebSockets.js").us_listen_socket;
 
-/** WebSocket close code sent to a slow consumer: 1013 "Try Again Later" — reconnect and refetch. */
-export const BACKPRESSURE_CLOSE_CODE = 1013;
-/** Close reason sent with {@link BACKPRESSURE_CLOSE_CODE}. */
-export const BACKPRESSURE_CLOSE_REASON = "strapi-io: send backlog over maxBackpressure (slow consumer)";
-/**
- * Headroom between our limit and the limit handed to uWS. Our limit is checked once per loop turn; uWS's
- * own limit (with `closeOnBackpressureLimit`) only catches a socket that overflows inside one turn, so
- * that even then nothing is dropped silently: uWS closes it instead.
- */
-const HARD_LIMIT_HEADROOM = 8 * 1024 * 1024;
+/** Re-exported where `mod.ts` has always taken them from; defined once, in `backpressure.ts`. */
+
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, absent at run time). */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
@@ -67,21 +70,26 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
   if (!loaded.ok) throw new Error(`strapi-io: transport 'uws' is unavailable: ${loaded.reason}`);
   const { uws } = loaded;
   const { io, options, logger } = context;
-  const { host, port, maxBackpressure } = options.transport;
+  const { host, port } = options.transport;
+  const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
 
   const app = uws.App();
-  const guard = new BackpressureGuard(maxBackpressure, logger);
+  const limits = backlogLimits(options.transport);
+  const log = new SlowConsumerLog(logger);
+  const guard = new UwsBacklogs(limits, log);
   guard.install(app);
   const published = withUwsPublish(io.adapter() as never, app);
   io.adapter((context.adapterOverlay ? context.adapterOverlay(published) : published) as never);
 
-  const serverOptions = options.socket.serverOptions;
-  const engine = new uServer({ ...serverOptions, maxBackpressure: maxBackpressure + HARD_LIMIT_HEADROOM } as never);
-  engine.attach(app as never, { ...serverOptions, maxBackpressure: maxBackpressure + HARD_LIMIT_HEADROOM } as never);
-  engine.on("connection", (socket: EngineSocket) => {
+  // uWS's own limit is the hard limit: past it, uWS closes the socket inside the send that crossed it.
+  const serverOptions = { ...options.socket.serverOptions, maxBackpressure: limits.hard };
+  const engine = new uServer(serverOptions as never);
+  engine.attach(app as never, serverOptions as never);
+  engine.on("connection", (socket: UwsEngineSocket) => {
     socket.request = detachedRequest(socket.request);
-    socket.on("packetCreate", guard.notePacket);
   });
+  // Packets Engine.IO holds itself (long-polling clients, a WebSocket not open yet); uWS holds the rest.
+  const engineBacklogs = watchEngineBacklogs(engine as unknown as EngineServer, { limits, log, onPacket: guard.notePacket });
   io.bind(engine as never);
 
   const listenSocket = await new Promise<ListenSocket>((resolve, reject) => {
@@ -100,24 +108,25 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
   return {
     type: "uws",
     port: boundPort,
-    stats: () => ({ backpressureDisconnects: guard.disconnects }),
+    stats: () => ({ backpressureDisconnects: log.count }),
     close: () => {
       closing ??= (async () => {
         guard.stop();
+        engineBacklogs.stop();
         await new Promise<void>((resolve) => io.close(() => resolve()));
         uws.us_listen_socket_close(listenSocket);
         // Close what is still open (HTTP keep-alive, half-closed sockets) so the port is free now.
         (app as { close?: () => void }).close?.();
+        unlimitMessageSize();
       })();
       return closing;
     },
   };
 }
 
-/** The parts of an Engine.IO socket this transport touches. */
-interface EngineSocket {
+/** The parts of an Engine.IO socket this file touches. */
+interface UwsEngineSocket {
   request: UwsHandshakeRequest;
-  on(event: "packetCreate", listener: (packet: { data?: unknown }) => void): void;
 }
 
 /** What engine.io's uWS server attaches to a uWS HttpRequest during the handshake. */
@@ -142,112 +151,91 @@ function detachedRequest(request: UwsHandshakeRequest): UwsHandshakeRequest {
 }
 
 /**
- * Enforces `maxBackpressure` without dropping anything silently. After every loop turn that sent
- * something, it checks uWS send backlogs; a socket over the limit is ended with close code 1013 and a
- * reason (the close frame queues behind the backlog, so the client reads everything sent to it, then
- * learns why, then reconnects and refetches).
+ * The slow-consumer rule (see `backpressure.ts`) for uWS send backlogs, without dropping anything silently:
+ * a slow consumer is ended with close code 1013 and the reason (the close frame queues behind the backlog,
+ * so the client reads what was sent to it, then learns why, then reconnects and refetches). uWS's `drain`
+ * tells when a backlog went down, so a reader that keeps draining large messages is never judged on them.
  *
- * The check costs O(sockets with a backlog), not O(open sockets): a socket whose backlog was 0 when last
- * looked at holds at most the bytes sent since, and those are counted (every publish, every per-socket
- * packet, each counted once however many sockets it reaches). Only when that count passes the limit can
- * an unwatched socket be over it, and only then are all open sockets scanned. The count restarts from
- * what was sent since the previous check (it may still sit in uWS's topic queues, drained at the end of
- * the loop turn), never from 0.
+ * Checks cost O(sockets with a backlog), not O(open sockets): a socket whose backlog was 0 when last looked
+ * at holds at most the bytes published since, and those are counted (each publish once, however many
+ * sockets it reaches). Only when that count passes the soft limit can an unwatched socket be over it, and
+ * only then are all open sockets scanned. The count restarts from what was sent since the previous check
+ * (it may still sit in uWS's topic queues, drained at the end of the loop turn), never from 0.
  */
-class BackpressureGuard {
-  disconnects = 0;
-  readonly #limit: number;
-  readonly #logger: Logger;
+class UwsBacklogs {
+  readonly #limits: BacklogLimits;
+  readonly #guard: SlowConsumerGuard<UwsWebSocket>;
+  readonly #log: SlowConsumerLog;
   readonly #open = new Set<UwsWebSocket>();
-  /** Sockets with a backlog at their last check: checked every turn; a bare 1006 close of one is uWS's hard limit. */
-  readonly #congested = new Set<UwsWebSocket>();
-  readonly #evicted = new WeakSet<UwsWebSocket>();
-  /** Bytes sent since the last full scan, and since the last check. */
+  /** Bytes published since the last full scan, and bytes sent since the last check. */
   #sinceScan = 0;
   #sinceCheck = 0;
-  #scheduled = false;
-  #stopped = false;
 
-  constructor(limit: number, logger: Logger) {
-    this.#limit = limit;
-    this.#logger = logger;
+  constructor(limits: BacklogLimits, log: SlowConsumerLog) {
+    this.#limits = limits;
+    this.#log = log;
+    const probe = {
+      backlog: (socket: UwsWebSocket) => socket.getBufferedAmount(),
+      evict: (socket: UwsWebSocket) => socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON),
+    };
+    this.#guard = new SlowConsumerGuard(limits, log, probe, this.#beforeCheck);
   }
 
-  /** Wraps the App's `ws()` and `publish()` so that every behaviour and every publish passes through the guard. */
+  /** Wraps the App's `ws()` and `publish()` so that every behaviour and every publish passes through here. */
   install(app: UwsApp): void {
     const ws = app.ws.bind(app);
     app.ws = (pattern: string, behavior: UwsBehavior) =>
       ws(pattern, {
         ...behavior,
+        // Past its maxBackpressure (the hard limit), uWS closes the socket rather than skip a message.
         closeOnBackpressureLimit: 1,
         open: (socket) => {
           this.#open.add(socket);
           behavior.open?.(socket);
         },
+        drain: (socket) => {
+          this.#guard.relieve(socket);
+          behavior.drain?.(socket);
+        },
         close: (socket, code, message) => {
           this.#open.delete(socket);
-          if (code === 1006 && this.#congested.has(socket) && !this.#evicted.has(socket)) {
-            this.#count("closed by uWS at its hard limit inside one loop turn");
+          // uWS closes with 1006 (no close frame) at its own limit; a socket that was near it is counted.
+          if (code === 1006 && !this.#guard.evicted(socket) && this.#guard.lastBacklog(socket) + this.#sinceCheck > this.#limits.hard) {
+            this.#log.record(`closed by uWS at the hard limit ${this.#limits.hard} B inside one loop turn`);
           }
-          this.#congested.delete(socket);
+          this.#guard.forget(socket);
           behavior.close?.(socket, code, message);
         },
       });
     const publish = app.publish.bind(app);
     app.publish = (topic, message, isBinary, compress) => {
-      this.#noteBytes(byteBound(message));
+      const bytes = byteBound(message);
+      this.#sinceScan += bytes;
+      this.#sinceCheck += bytes;
+      this.#guard.schedule();
       return publish(topic, message, isBinary, compress);
     };
   }
 
-  /** Counts one per-socket Engine.IO packet (engine `packetCreate`). Bound, so it can be passed as a listener. */
-  readonly notePacket = (packet: { data?: unknown }): void => {
-    this.#noteBytes(16 + byteBound(packet.data));
+  /** Counts one per-socket Engine.IO packet and checks its WebSocket after this turn. Bound, to be passed as a callback. */
+  readonly notePacket = (socket: EngineSocket, bytes: number): void => {
+    this.#sinceCheck += bytes;
+    const transport = socket.transport as { name: string; socket?: UwsWebSocket };
+    // Engine.IO's uWS WebSocket transport writes each packet to uWS at once; until `open` there is no socket yet.
+    if (transport.name === "websocket" && transport.socket && this.#open.has(transport.socket)) this.#guard.touch(transport.socket);
   };
 
   stop(): void {
-    this.#stopped = true;
+    this.#guard.stop();
   }
 
-  #noteBytes(bytes: number): void {
-    this.#sinceScan += bytes;
-    this.#sinceCheck += bytes;
-    if (this.#scheduled || this.#stopped) return;
-    this.#scheduled = true;
-    setImmediate(this.#check);
-  }
-
-  readonly #check = (): void => {
-    this.#scheduled = false;
-    if (this.#stopped) return;
-    if (this.#sinceScan > this.#limit) {
+  readonly #beforeCheck = (): void => {
+    if (this.#sinceScan > this.#limits.soft) {
       this.#sinceScan = this.#sinceCheck;
-      // Every open socket: rebuild the congested set rather than delete from it socket by socket.
-      this.#congested.clear();
-      for (const socket of this.#open) if (socket.getBufferedAmount() > 0) this.#inspect(socket);
-    } else {
-      for (const socket of this.#congested) this.#inspect(socket);
+      for (const socket of this.#open) if (socket.getBufferedAmount() > 0) this.#guard.touch(socket);
     }
     this.#sinceCheck = 0;
   };
-
-  #inspect(socket: UwsWebSocket): void {
-    const buffered = socket.getBufferedAmount();
-    if (buffered === 0) {
-      this.#congested.delete(socket);
-      return;
-    }
-    this.#congested.add(socket);
-    if (buffered <= this.#limit || this.#evicted.has(socket)) return;
-    this.#evicted.add(socket);
-    this.#count(`send backlog ${buffered} B over maxBackpressure ${this.#limit} B`);
-    socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON);
-  }
-
-  #count(why: string): void {
-    this.disconnects += 1;
-    this.#logger.warn(`disconnected a slow client: ${why} (total ${this.disconnects})`);
-  }
 }
 
 /** The bytes `data` takes on the wire (UTF-8 for strings). */

@@ -35,6 +35,28 @@ describe("Redis cluster faults", { timeout: 60_000 }, () => {
     return started;
   }
 
+  for (const transport of ["uws", "node-http"] as const) {
+    it(`${transport}: a message over maxMessageSize is refused by the emitting node before any other node sees it; a node with a lower limit logs one it cannot send and lives on`, async () => {
+      const shared = adapter();
+      const a = await node({ transport: { type: transport, maxMessageSize: 4 * 1024 * 1024 }, adapter: shared });
+      const b = await node({ transport: { type: transport, maxMessageSize: 1024 * 1024 }, adapter: shared });
+      const client = await clients.connect(b.url);
+      await eventually(async () => (await a.call<SocketInfo[]>("getSocketsInRoom", client.id)).length === 1, "node A knows the client");
+      const received: string[] = [];
+      client.onAny((event) => void received.push(event));
+      await assert.rejects(a.call("raw", { event: "too-big", data: "x".repeat(5 * 1024 * 1024) }), /over transport\.maxMessageSize/);
+      await a.call("raw", { event: "too-big-for-b", data: "x".repeat(2 * 1024 * 1024) });
+      const marker = nextEvent(client, "marker", 5000);
+      await a.call("raw", { event: "marker", data: 1 });
+      await marker;
+      assert.deepEqual(received, ["marker"]);
+      assert.deepEqual(await b.call("failures"), []);
+      const errors = (await b.call<LogLine[]>("logs")).filter((line) => line.level === "error").map((line) => line.message);
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(errors[0]!, /could not deliver a broadcast from another node.*maxMessageSize/);
+    });
+  }
+
   it("createSocketIO() rejects with an error naming the URL when Redis is unreachable at boot", async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const logger = recordingLogger();

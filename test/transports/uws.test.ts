@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "../../lib/transports/uws.ts";
+import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "../../lib/transports/backpressure.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 
 /** The `ws` WebSocket under a socket.io-client connection (Node), to pause its reads. */
@@ -14,7 +14,9 @@ function rawSocketOf(client: { io: { engine: { transport: unknown } } }): { paus
 describe("uws transport: slow consumers", () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness("uws", { transport: { maxBackpressure: 64 * 1024 } });
+    // A hard limit (maxBackpressure + 16 × maxMessageSize) far above what the loop below sends: the
+    // client is dropped for staying over maxBackpressure for drainTimeout, with the 1013.
+    h = await startHarness("uws", { transport: { maxBackpressure: 64 * 1024, drainTimeout: 200, maxMessageSize: 4 * 1024 * 1024 } });
   });
   after(() => h.cleanup());
 

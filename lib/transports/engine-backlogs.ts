@@ -1,0 +1,117 @@
+/**
+ * The slow-consumer rule (see `backpressure.ts`) for what queues inside Engine.IO: each connection's
+ * `writeBuffer`, the packets it holds while its transport is not writable (a WebSocket transport on node:http
+ * waits for each write to complete; a long-polling client that stops polling never makes it writable), plus
+ * what the transport itself still holds (`wire`, given by the transport that knows it).
+ *
+ * The cost follows the work already done: a running byte count per connection, raised on `packetCreate`
+ * (each distinct encoded string measured once, however many connections it goes to) and emptied on `flush`
+ * (which hands the whole buffer to the transport). Only connections sent to since the last check and those
+ * still congested are checked, never all of them.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { type BacklogLimits, SlowConsumerGuard, type SlowConsumerLog } from "./backpressure.ts";
+
+/** The parts of an Engine.IO transport this file reads. */
+export interface EngineTransport {
+  readonly name: string;
+}
+
+/** The parts of an Engine.IO socket (one connection) this file touches. */
+export interface EngineSocket {
+  readonly transport: EngineTransport;
+  on(event: "packetCreate", listener: (packet: { data?: unknown }) => void): unknown;
+  on(event: "flush", listener: () => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+  close(discard?: boolean): unknown;
+}
+
+/** The parts of an Engine.IO server this file touches. */
+export interface EngineServer {
+  on(event: "connection", listener: (socket: EngineSocket) => void): unknown;
+}
+
+/** What a transport adds about the bytes its connections hold below Engine.IO. */
+export interface EngineWire {
+  /** Bytes `transport` holds and has not handed to the network yet (0 when it holds none of its own). */
+  backlog(transport: EngineTransport): number;
+  /** Sends the slow-consumer close to `transport` before Engine.IO closes it, where the wire can carry one. */
+  close?(transport: EngineTransport): void;
+}
+
+/** What {@link watchEngineBacklogs} needs. */
+export interface EngineBacklogOptions {
+  limits: BacklogLimits;
+  log: SlowConsumerLog;
+  wire?: EngineWire;
+  /** Called with every packet Engine.IO creates and its size, for a transport that counts bytes too. */
+  onPacket?: (socket: EngineSocket, bytes: number) => void;
+}
+
+/** A running watch; `stop()` lets go of every connection and clears the guard's timer. */
+export interface EngineBacklogWatch {
+  stop(): void;
+}
+
+/** A packet costs an object in the buffer besides its data (and a frame header on the wire). */
+const PACKET_OVERHEAD = 64;
+
+/** Applies the slow-consumer rule to every connection `engine` accepts from now on. */
+export function watchEngineBacklogs(engine: EngineServer, options: EngineBacklogOptions): EngineBacklogWatch {
+  const { limits, log, wire, onPacket } = options;
+  const sizes = new PacketSizes();
+  const guard = new SlowConsumerGuard<Connection>(limits, log, {
+    backlog: (connection) => connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
+    evict: ({ socket }) => {
+      wire?.close?.(socket.transport);
+      // Discard: close now, without waiting to flush a buffer that is not draining; Engine.IO empties it.
+      socket.close(true);
+    },
+  });
+  engine.on("connection", (socket) => {
+    const connection: Connection = { socket, queued: 0 };
+    socket.on("packetCreate", (packet) => {
+      const bytes = PACKET_OVERHEAD + sizes.of(packet.data);
+      connection.queued += bytes;
+      onPacket?.(socket, bytes);
+      guard.touch(connection);
+    });
+    // Emitted just before the whole buffer goes to a transport that has become writable again, i.e. that
+    // delivered everything it was given before: the connection is draining.
+    socket.on("flush", () => {
+      guard.restart(connection);
+      connection.queued = 0;
+    });
+    socket.once("close", () => guard.forget(connection));
+  });
+  return { stop: () => guard.stop() };
+}
+
+interface Connection {
+  readonly socket: EngineSocket;
+  /** Bytes in the Engine.IO `writeBuffer`. */
+  queued: number;
+}
+
+/**
+ * UTF-8 sizes of packet data. A broadcast hands the same encoded string to every connection, one after the
+ * other: remembering the last one measures it once, not once per connection.
+ */
+class PacketSizes {
+  #last: string | undefined;
+  #lastBytes = 0;
+
+  of(data: unknown): number {
+    if (typeof data === "string") {
+      if (data !== this.#last) {
+        this.#last = data;
+        this.#lastBytes = Buffer.byteLength(data);
+      }
+      return this.#lastBytes;
+    }
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+    return 0;
+  }
+}
