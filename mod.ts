@@ -24,12 +24,12 @@ export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/
 export type {
   AdapterType,
   ConnectionLimitOptions,
+  EntitySubscriptionOptions,
   EventLimitOptions,
+  IoOptions,
   LimitOptions,
   MemoryAdapterOptions,
   RedisAdapterOptions,
-  EntitySubscriptionOptions,
-  IoOptions,
   ResolvedIoOptions,
   SocketOptions,
   TransportOptions,
@@ -39,7 +39,11 @@ export type {
 export { strapiPlugin } from "./lib/strapi/plugin.ts";
 export { AUTH_STRATEGIES } from "./lib/strapi/auth.ts";
 export type { AuthStrategy } from "./lib/strapi/auth.ts";
-export { CONTENT_EVENT_ACTIONS, EMIT_PERMISSIONS, resolvePluginOptions } from "./lib/strapi/plugin-options.ts";
+export {
+  CONTENT_EVENT_ACTIONS,
+  EMIT_PERMISSIONS,
+  resolvePluginOptions,
+} from "./lib/strapi/plugin-options.ts";
 export type {
   ClientEventContext,
   ClientEventHandler,
@@ -61,7 +65,10 @@ export { audienceRoom, entityRoom } from "./lib/room-names.ts";
 export { consoleLogger } from "./lib/logger.ts";
 export type { Logger } from "./lib/logger.ts";
 
-export { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "./lib/transports/backpressure.ts";
+export {
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
+} from "./lib/transports/backpressure.ts";
 export type { RunningTransportType, TransportStats } from "./lib/transports/transport.ts";
 
 export type {

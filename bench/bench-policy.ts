@@ -18,7 +18,10 @@ interface CompiledSet {
 }
 
 /** Copies the attributes `set` may read, and of the author relation only the fields it may read. */
-export function sanitize(data: Record<string, unknown>, set: Pick<PermissionSet, "fields" | "author">): Record<string, unknown> {
+export function sanitize(
+  data: Record<string, unknown>,
+  set: Pick<PermissionSet, "fields" | "author">,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of set.fields) {
     const value = data[field];
@@ -38,7 +41,11 @@ export function sanitize(data: Record<string, unknown>, set: Pick<PermissionSet,
 /** The bench policy over `sets` (default: the scenario's eight audiences in three sets). */
 export function createBenchPolicy(sets: readonly PermissionSet[] = PERMISSION_SETS): AccessPolicy {
   // Done once, as the Strapi policy does with its cached abilities: room names and field lists.
-  const compiled: CompiledSet[] = sets.map((set) => ({ rooms: set.audiences.map(audienceRoom), fields: set.fields, author: set.author }));
+  const compiled: CompiledSet[] = sets.map((set) => ({
+    rooms: set.audiences.map(audienceRoom),
+    fields: set.fields,
+    author: set.author,
+  }));
   const known = new Set(sets.flatMap((set) => set.audiences));
   return {
     identify(socket: IoSocket): Promise<SocketIdentity> {
@@ -48,7 +55,12 @@ export function createBenchPolicy(sets: readonly PermissionSet[] = PERMISSION_SE
     },
     deliveries(_event, _schema, data): Promise<Delivery[]> {
       const document = data as Record<string, unknown>;
-      return Promise.resolve(compiled.map((set) => ({ to: { rooms: set.rooms }, payload: { data: sanitize(document, set) } })));
+      return Promise.resolve(
+        compiled.map((set) => ({
+          to: { rooms: set.rooms },
+          payload: { data: sanitize(document, set) },
+        })),
+      );
     },
     authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),
   };

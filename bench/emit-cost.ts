@@ -21,7 +21,10 @@ const BATCHES = Number(process.env.BENCH_EMIT_BATCHES ?? 800);
 const { createSocketIO } = await loadStrapiIo();
 
 const template = PERMISSION_SETS[1]!;
-const policy = createBenchPolicy([{ ...template, audiences: Array.from({ length: audienceCount }, (_, i) => `role:custom-${i}`) }]);
+const policy = createBenchPolicy([{
+  ...template,
+  audiences: Array.from({ length: audienceCount }, (_, i) => `role:custom-${i}`),
+}]);
 const io = await createSocketIO(
   { transport: { type: transport, host: "127.0.0.1", port: 0, polling: false } },
   { policy, logger: { debug() {}, info() {}, warn: console.warn, error: console.error } },
@@ -33,7 +36,9 @@ async function measure(batches: number): Promise<number> {
   let seq = 0;
   for (let b = 0; b < batches; b += 1) {
     const started = process.hrtime.bigint();
-    for (let i = 0; i < BATCH; i += 1) await io.emit({ event: "update", schema: CONTENT_TYPE_UID, data: articleFor(seq++) });
+    for (let i = 0; i < BATCH; i += 1) {
+      await io.emit({ event: "update", schema: CONTENT_TYPE_UID, data: articleFor(seq++) });
+    }
     totalNs += process.hrtime.bigint() - started;
     await nextTurn();
   }

@@ -28,7 +28,14 @@ export type ServerReply =
   | { type: "failed"; error: string };
 
 export type ClientRequest =
-  | { type: "connect"; port: number; first: number; count: number; connections: number; concurrency: number }
+  | {
+    type: "connect";
+    port: number;
+    first: number;
+    count: number;
+    connections: number;
+    concurrency: number;
+  }
   | { type: "arm"; workload: Workload; events: number }
   | { type: "report" }
   | { type: "exit" };
@@ -37,18 +44,34 @@ export type ClientReply =
   | { type: "started" }
   | { type: "connected"; connected: number; failed: number; firstError: string }
   | { type: "armed" }
-  | { type: "done"; received: number; expected: number; mismatched: number; closed: number; lastArrival: number[]; cpu: CpuTime }
+  | {
+    type: "done";
+    received: number;
+    expected: number;
+    mismatched: number;
+    closed: number;
+    lastArrival: number[];
+    cpu: CpuTime;
+  }
   | { type: "failed"; error: string };
 
 /** Resolves with `child`'s next reply of type `expect`; rejects on `failed`, on exit or after `timeoutMs`. */
-export function nextReply<R extends { type: string }>(child: ChildProcess, expect: R["type"], timeoutMs: number): Promise<R> {
+export function nextReply<R extends { type: string }>(
+  child: ChildProcess,
+  expect: R["type"],
+  timeoutMs: number,
+): Promise<R> {
   return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`bench: no '${expect}' within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`bench: no '${expect}' within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onMessage = (message: { type: string; error?: string }) => {
       if (message.type === expect) finish(undefined, message as R);
       else if (message.type === "failed") finish(new Error(`bench child failed: ${message.error}`));
     };
-    const onExit = (code: number | null) => finish(new Error(`bench child exited (${code}) before '${expect}'`));
+    const onExit = (code: number | null) =>
+      finish(new Error(`bench child exited (${code}) before '${expect}'`));
     function finish(error?: Error, value?: R): void {
       clearTimeout(timer);
       child.off("message", onMessage);
@@ -62,7 +85,12 @@ export function nextReply<R extends { type: string }>(child: ChildProcess, expec
 }
 
 /** Sends `request` to `child` and resolves with its next reply of type `expect`. */
-export function ask<R extends { type: string }>(child: ChildProcess, request: ServerRequest | ClientRequest, expect: R["type"], timeoutMs: number): Promise<R> {
+export function ask<R extends { type: string }>(
+  child: ChildProcess,
+  request: ServerRequest | ClientRequest,
+  expect: R["type"],
+  timeoutMs: number,
+): Promise<R> {
   const answer = nextReply<R>(child, expect, timeoutMs);
   child.send(request);
   return answer;

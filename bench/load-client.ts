@@ -11,7 +11,14 @@ import { connectionQuery, connectionRole, expectedMessages, type Workload } from
 
 let connections: ProtocolConnection[] = [];
 let totalConnections = 0;
-let phase: { expected: Uint32Array; expectedTotal: number; received: number; lastArrival: Float64Array; cpu: CpuTime; reported: boolean } | null = null;
+let phase: {
+  expected: Uint32Array;
+  expectedTotal: number;
+  received: number;
+  lastArrival: Float64Array;
+  cpu: CpuTime;
+  reported: boolean;
+} | null = null;
 let closedCount = 0;
 let onConnected: (() => void) | null = null;
 let connectedCount = 0;
@@ -26,7 +33,9 @@ const events: ConnectionEvents = {
   message(connection, seq, now) {
     if (!phase) return;
     phase.received += 1;
-    if (seq >= 0 && seq < phase.lastArrival.length && now > (phase.lastArrival[seq] as number)) phase.lastArrival[seq] = now;
+    if (seq >= 0 && seq < phase.lastArrival.length && now > (phase.lastArrival[seq] as number)) {
+      phase.lastArrival[seq] = now;
+    }
     if (phase.received === phase.expectedTotal) report();
   },
   closed(connection, why) {
@@ -66,7 +75,9 @@ function connectAll(port: number, first: number, count: number, concurrency: num
   const openNext = () => {
     while (next < count && next - (connectedCount + failedCount) < concurrency) {
       const index = first + next;
-      const path = `/socket.io/?EIO=4&transport=websocket&${connectionQuery(connectionRole(index, totalConnections))}`;
+      const path = `/socket.io/?EIO=4&transport=websocket&${
+        connectionQuery(connectionRole(index, totalConnections))
+      }`;
       connections.push(new ProtocolConnection(index, port, path, events));
       next += 1;
     }
@@ -84,10 +95,19 @@ function arm(workload: Workload, eventCount: number): void {
   let expectedTotal = 0;
   connections.forEach((connection, i) => {
     connection.received = 0;
-    expected[i] = connection.isClosed ? 0 : expectedMessages(workload, eventCount, connection.index, totalConnections);
+    expected[i] = connection.isClosed
+      ? 0
+      : expectedMessages(workload, eventCount, connection.index, totalConnections);
     expectedTotal += expected[i] as number;
   });
-  phase = { expected, expectedTotal, received: 0, lastArrival: new Float64Array(eventCount), cpu: process.cpuUsage(), reported: false };
+  phase = {
+    expected,
+    expectedTotal,
+    received: 0,
+    lastArrival: new Float64Array(eventCount),
+    cpu: process.cpuUsage(),
+    reported: false,
+  };
   reply({ type: "armed" });
   if (expectedTotal === 0) report();
 }

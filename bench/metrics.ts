@@ -12,7 +12,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Nearest-rank percentile (`p` in 0–100). */
@@ -38,7 +40,12 @@ export function machineCpu(): { busyUs: number; totalUs: number } {
  * CPU other processes used during a phase, in cores: the machine's busy time minus what the bench's
  * own processes report, over the wall time. A phase over the threshold is repeated.
  */
-export function foreignCores(before: { busyUs: number }, after: { busyUs: number }, ownUs: number, wallUs: number): number {
+export function foreignCores(
+  before: { busyUs: number },
+  after: { busyUs: number },
+  ownUs: number,
+  wallUs: number,
+): number {
   return Math.max(0, (after.busyUs - before.busyUs - ownUs) / wallUs);
 }
 
@@ -69,7 +76,9 @@ export interface Environment {
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string; name: string }).version;
+    return (JSON.parse(
+      readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8"),
+    ) as { version: string; name: string }).version;
   } catch {
     return "not installed";
   }
@@ -78,7 +87,8 @@ function packageVersion(name: string): string {
 export function environment(): Environment {
   const git = (...args: string[]) => {
     try {
-      return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+        .trim();
     } catch {
       return "";
     }

@@ -28,7 +28,11 @@ profile.samples.forEach((id, i) => {
   const delta = profile.timeDeltas[i] ?? 0;
   if (!node) return;
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = url ? `${url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/(lib|bench)\//, "$1/")}:${lineNumber + 1}` : "";
+  const where = url
+    ? `${url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/(lib|bench)\//, "$1/")}:${
+      lineNumber + 1
+    }`
+    : "";
   const key = `${functionName || "(anonymous)"} ${where}`.trim();
   selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
   totalUs += delta;
@@ -36,5 +40,9 @@ profile.samples.forEach((id, i) => {
 const top = Number(topArg ?? 25);
 console.log(`total ${(totalUs / 1000).toFixed(0)} ms`);
 for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-  console.log(`${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${key}`);
+  console.log(
+    `${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${
+      (us / 1000).toFixed(1).padStart(8)
+    } ms  ${key}`,
+  );
 }

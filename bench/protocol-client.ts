@@ -61,7 +61,10 @@ export class ProtocolConnection {
     this.#socket = connect({
       host: "127.0.0.1",
       port,
-      onread: { buffer: READ_BUFFER, callback: (bytes: number, buffer: Uint8Array) => this.#onRead(bytes, buffer as Buffer) },
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (bytes: number, buffer: Uint8Array) => this.#onRead(bytes, buffer as Buffer),
+      },
     });
     this.#socket.setNoDelay(true);
     this.#socket.on("connect", () => {
@@ -132,7 +135,9 @@ export class ProtocolConnection {
   #onFrame(opcode: number, data: Buffer, start: number, end: number, now: number): void {
     if (opcode === 0x8) {
       const code = end - start >= 2 ? data.readUInt16BE(start) : 1005;
-      this.#close(`server closed the WebSocket (${code} ${data.subarray(start + 2, end).toString()})`);
+      this.#close(
+        `server closed the WebSocket (${code} ${data.subarray(start + 2, end).toString()})`,
+      );
       return;
     }
     if (opcode !== 0x1) return;

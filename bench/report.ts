@@ -7,7 +7,16 @@
 import type { Environment } from "./metrics.ts";
 import { median } from "./metrics.ts";
 import type { PhaseResult, SessionResult } from "./phase-metrics.ts";
-import { AUDIENCES, CONTENDERS, type ContenderName, MODES, type Mode, PERMISSION_SETS, WORKLOADS, type Workload } from "./scenario.ts";
+import {
+  AUDIENCES,
+  type ContenderName,
+  CONTENDERS,
+  type Mode,
+  MODES,
+  PERMISSION_SETS,
+  type Workload,
+  WORKLOADS,
+} from "./scenario.ts";
 
 export interface RunResults {
   env: Environment;
@@ -18,7 +27,13 @@ export interface RunResults {
   minutes: number;
 }
 
-type PhaseMetric = "cpuUsPerDelivery" | "systemUsPerDelivery" | "deliveriesPerSecond" | "latencyP50Ms" | "latencyP99Ms" | "syncEmitUs";
+type PhaseMetric =
+  | "cpuUsPerDelivery"
+  | "systemUsPerDelivery"
+  | "deliveriesPerSecond"
+  | "latencyP50Ms"
+  | "latencyP99Ms"
+  | "syncEmitUs";
 
 const LABELS: Record<ContenderName, string> = {
   "strapi-io-uws": "strapi-io uWS",
@@ -33,15 +48,33 @@ const WORKLOAD_LABELS: Record<Workload, string> = {
   "raw-room": "`raw()` to a room (half)",
 };
 
-function phaseValue(results: RunResults, contender: ContenderName, n: number, workload: Workload, mode: Mode, metric: PhaseMetric): number {
+function phaseValue(
+  results: RunResults,
+  contender: ContenderName,
+  n: number,
+  workload: Workload,
+  mode: Mode,
+  metric: PhaseMetric,
+): number {
   const values = results.sessions
     .filter((s) => s.contender === contender && s.connections === n)
-    .flatMap((s) => s.phases.filter((p) => p.workload === workload && p.mode === mode).map((p) => p[metric]));
+    .flatMap((s) =>
+      s.phases.filter((p) => p.workload === workload && p.mode === mode).map((p) => p[metric])
+    );
   return median(values);
 }
 
-function sessionValue(results: RunResults, contender: ContenderName, n: number, metric: "acceptedPerSecond" | "idleBytesPerConnection" | "heapBytesPerConnection"): number {
-  return median(results.sessions.filter((s) => s.contender === contender && s.connections === n).map((s) => s[metric]));
+function sessionValue(
+  results: RunResults,
+  contender: ContenderName,
+  n: number,
+  metric: "acceptedPerSecond" | "idleBytesPerConnection" | "heapBytesPerConnection",
+): number {
+  return median(
+    results.sessions.filter((s) => s.contender === contender && s.connections === n).map((s) =>
+      s[metric]
+    ),
+  );
 }
 
 function format(value: number, digits = 2): string {
@@ -55,15 +88,25 @@ function contendersIn(results: RunResults): ContenderName[] {
 }
 
 function workloadsIn(results: RunResults): Workload[] {
-  return WORKLOADS.filter((w) => results.sessions.some((s) => s.phases.some((p) => p.workload === w)));
+  return WORKLOADS.filter((w) =>
+    results.sessions.some((s) => s.phases.some((p) => p.workload === w))
+  );
 }
 
 function phaseTable(results: RunResults, n: number, metric: PhaseMetric, digits: number): string {
   const contenders = contendersIn(results);
-  const rows = [`| workload | mode | ${contenders.map((c) => LABELS[c]).join(" | ")} |`, `|---|---|${contenders.map(() => "---:").join("|")}|`];
+  const rows = [
+    `| workload | mode | ${contenders.map((c) => LABELS[c]).join(" | ")} |`,
+    `|---|---|${contenders.map(() => "---:").join("|")}|`,
+  ];
   for (const workload of workloadsIn(results)) {
     for (const mode of MODES) {
-      rows.push(`| ${WORKLOAD_LABELS[workload]} | ${mode} | ${contenders.map((c) => format(phaseValue(results, c, n, workload, mode, metric), digits)).join(" | ")} |`);
+      rows.push(
+        `| ${WORKLOAD_LABELS[workload]} | ${mode} | ${
+          contenders.map((c) => format(phaseValue(results, c, n, workload, mode, metric), digits))
+            .join(" | ")
+        } |`,
+      );
     }
   }
   return rows.join("\n");
@@ -78,22 +121,65 @@ interface Bar {
 }
 
 function bars(results: RunResults, n: number, smallN: number | undefined): Bar[] {
-  const cpu = (c: ContenderName, w: Workload, m: Mode) => phaseValue(results, c, n, w, m, "cpuUsPerDelivery");
+  const cpu = (c: ContenderName, w: Workload, m: Mode) =>
+    phaseValue(results, c, n, w, m, "cpuUsPerDelivery");
   const list: Bar[] = [];
   for (const workload of ["emit", "entity", "raw-all", "raw-room"] as const) {
-    list.push({ text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery vs control, paced`, value: cpu("strapi-io-uws", workload, "paced") / cpu("bare-uws", workload, "paced"), limit: 1.1, kind: "max" });
-    list.push({ text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery vs control, bursts`, value: cpu("strapi-io-uws", workload, "burst") / cpu("bare-uws", workload, "burst"), limit: 1.3, kind: "max" });
+    list.push({
+      text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery vs control, paced`,
+      value: cpu("strapi-io-uws", workload, "paced") / cpu("bare-uws", workload, "paced"),
+      limit: 1.1,
+      kind: "max",
+    });
+    list.push({
+      text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery vs control, bursts`,
+      value: cpu("strapi-io-uws", workload, "burst") / cpu("bare-uws", workload, "burst"),
+      limit: 1.3,
+      kind: "max",
+    });
   }
-  list.push({ text: "`emit()`: Socket.IO node:http CPU/delivery ÷ strapi-io uWS, bursts", value: cpu("socketio-node-http", "emit", "burst") / cpu("strapi-io-uws", "emit", "burst"), limit: 10, kind: "min" });
-  list.push({ text: "`emit()`: Socket.IO node:http CPU/delivery ÷ strapi-io uWS, paced", value: cpu("socketio-node-http", "emit", "paced") / cpu("strapi-io-uws", "emit", "paced"), limit: 1.8, kind: "min" });
+  list.push({
+    text: "`emit()`: Socket.IO node:http CPU/delivery ÷ strapi-io uWS, bursts",
+    value: cpu("socketio-node-http", "emit", "burst") / cpu("strapi-io-uws", "emit", "burst"),
+    limit: 10,
+    kind: "min",
+  });
+  list.push({
+    text: "`emit()`: Socket.IO node:http CPU/delivery ÷ strapi-io uWS, paced",
+    value: cpu("socketio-node-http", "emit", "paced") / cpu("strapi-io-uws", "emit", "paced"),
+    limit: 1.8,
+    kind: "min",
+  });
   if (smallN !== undefined) {
-    const sync = (size: number) => phaseValue(results, "strapi-io-uws", size, "emit", "paced", "syncEmitUs");
-    list.push({ text: `synchronous part of one \`emit()\` on uWS, N=${n.toLocaleString("en-US")} ÷ N=${smallN.toLocaleString("en-US")}`, value: sync(n) / sync(smallN), limit: 1.5, kind: "max" });
+    const sync = (size: number) =>
+      phaseValue(results, "strapi-io-uws", size, "emit", "paced", "syncEmitUs");
+    list.push({
+      text: `synchronous part of one \`emit()\` on uWS, N=${n.toLocaleString("en-US")} ÷ N=${
+        smallN.toLocaleString("en-US")
+      }`,
+      value: sync(n) / sync(smallN),
+      limit: 1.5,
+      kind: "max",
+    });
   }
-  const cost = (audiences: number) => results.emitCosts.find((c) => c.transport === "uws" && c.audiences === audiences)?.usPerEmit ?? Number.NaN;
-  list.push({ text: "fixed cost of one `emit()` (no clients, uWS), 16 audiences in one permission set ÷ 1", value: cost(16) / cost(1), limit: 2, kind: "max" });
+  const cost = (audiences: number) =>
+    results.emitCosts.find((c) => c.transport === "uws" && c.audiences === audiences)?.usPerEmit ??
+      Number.NaN;
+  list.push({
+    text: "fixed cost of one `emit()` (no clients, uWS), 16 audiences in one permission set ÷ 1",
+    value: cost(16) / cost(1),
+    limit: 2,
+    kind: "max",
+  });
   // Below 5,000 connections, a few MiB of allocator noise is more than 1 KiB per connection.
-  if (n >= 5000) list.push({ text: "idle memory per connection on uWS (KiB RSS)", value: sessionValue(results, "strapi-io-uws", n, "idleBytesPerConnection") / 1024, limit: 8, kind: "max" });
+  if (n >= 5000) {
+    list.push({
+      text: "idle memory per connection on uWS (KiB RSS)",
+      value: sessionValue(results, "strapi-io-uws", n, "idleBytesPerConnection") / 1024,
+      limit: 8,
+      kind: "max",
+    });
+  }
   return list.filter((bar) => Number.isFinite(bar.value));
 }
 
@@ -102,7 +188,11 @@ function lossLines(results: RunResults): string[] {
   for (const session of results.sessions) {
     for (const p of session.phases) {
       if (p.lost > 0 || p.closed > 0 || p.mismatchedConnections > 0) {
-        lines.push(`- ${LABELS[session.contender]}, N=${session.connections}, ${p.workload}/${p.mode}: ${p.lost} of ${p.expected} messages missing, ${p.mismatchedConnections} connections with a wrong count, ${p.closed} closed by the server`);
+        lines.push(
+          `- ${
+            LABELS[session.contender]
+          }, N=${session.connections}, ${p.workload}/${p.mode}: ${p.lost} of ${p.expected} messages missing, ${p.mismatchedConnections} connections with a wrong count, ${p.closed} closed by the server`,
+        );
       }
     }
   }
@@ -120,62 +210,184 @@ export function renderResults(results: RunResults): string {
   const losses = lossLines(results);
   const out: string[] = [];
   out.push("# strapi-io fan-out benchmarks", "");
-  out.push(`Written by \`npm run bench${results.quick ? " -- --quick" : ""}\` on ${env.date} in ${results.minutes.toFixed(1)} min. Every number is the median of ${results.reps} repetitions (each a fresh server process and fresh client processes); ratios compare contenders measured in this same run.`, "");
+  out.push(
+    `Written by \`npm run bench${results.quick ? " -- --quick" : ""}\` on ${env.date} in ${
+      results.minutes.toFixed(1)
+    } min. Every number is the median of ${results.reps} repetitions (each a fresh server process and fresh client processes); ratios compare contenders measured in this same run.`,
+    "",
+  );
   out.push("## Environment", "");
   out.push(`- CPU: ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB; ${env.os}; loopback only`);
-  out.push(`- Node ${env.node}; ${Object.entries(env.packages).map(([name, version]) => `${name} ${version}`).join(", ")}`);
-  out.push(`- strapi-io commit ${env.commit}${env.dirty ? " plus uncommitted changes in lib/ or bench/" : ""}`);
-  out.push(`- Machine-busy guard: ${repeated} of ${phases.length} phases were repeated because other processes used > 0.3 cores; ${disturbed} stayed disturbed after 3 attempts${disturbed ? " (kept, marked in the raw data)" : ""}.`);
+  out.push(
+    `- Node ${env.node}; ${
+      Object.entries(env.packages).map(([name, version]) => `${name} ${version}`).join(", ")
+    }`,
+  );
+  out.push(
+    `- strapi-io commit ${env.commit}${
+      env.dirty ? " plus uncommitted changes in lib/ or bench/" : ""
+    }`,
+  );
+  out.push(
+    `- Machine-busy guard: ${repeated} of ${phases.length} phases were repeated because other processes used > 0.3 cores; ${disturbed} stayed disturbed after 3 attempts${
+      disturbed ? " (kept, marked in the raw data)" : ""
+    }.`,
+  );
   out.push("");
   out.push("## Scenario", "");
-  out.push(`N WebSocket clients (minimal protocol clients in separate processes, answering pings and counting every \`42\` event; not socket.io-client, which costs ~6 µs per message). Each client is one of ${AUDIENCES.length} audiences (${AUDIENCES.join(", ")}) in ${PERMISSION_SETS.length} permission sets; follows one of N/5 entities; every other one is in the room \`feed\`. Payloads are a ~1 KB article with a category and an author relation. \`emit()\` sanitizes it once per permission set (drops the private field, the author relation or its email) and delivers each copy to the set's audience rooms.`, "");
-  out.push("The `emit()` workload uses a bench access policy with the Strapi policy's shape (audiences → permission sets → one sanitized copy per set → `Delivery` per set to its audience rooms), not the Strapi app: the point is the fan-out layer, and a booted Strapi would add its own process noise to every repetition. Plain Socket.IO sends the whole document to everyone (what users write by hand); the control publishes frames encoded ahead of time, one `app.publish` per audience topic.", "");
-  out.push("*Paced*: one emit per event-loop turn. *Bursts*: 10 broadcasts (or 200 entity events) per turn. Server CPU is `process.cpuUsage()` of the server process from the first emit until every client has every message, divided by the messages delivered.", "");
-  out.push(`## The bars (N = ${barN.toLocaleString("en-US")}${results.quick ? "; quick mode — the bars are stated at N = 10,000, run the full bench for them" : ""})`, "");
+  out.push(
+    `N WebSocket clients (minimal protocol clients in separate processes, answering pings and counting every \`42\` event; not socket.io-client, which costs ~6 µs per message). Each client is one of ${AUDIENCES.length} audiences (${
+      AUDIENCES.join(", ")
+    }) in ${PERMISSION_SETS.length} permission sets; follows one of N/5 entities; every other one is in the room \`feed\`. Payloads are a ~1 KB article with a category and an author relation. \`emit()\` sanitizes it once per permission set (drops the private field, the author relation or its email) and delivers each copy to the set's audience rooms.`,
+    "",
+  );
+  out.push(
+    "The `emit()` workload uses a bench access policy with the Strapi policy's shape (audiences → permission sets → one sanitized copy per set → `Delivery` per set to its audience rooms), not the Strapi app: the point is the fan-out layer, and a booted Strapi would add its own process noise to every repetition. Plain Socket.IO sends the whole document to everyone (what users write by hand); the control publishes frames encoded ahead of time, one `app.publish` per audience topic.",
+    "",
+  );
+  out.push(
+    "*Paced*: one emit per event-loop turn. *Bursts*: 10 broadcasts (or 200 entity events) per turn. Server CPU is `process.cpuUsage()` of the server process from the first emit until every client has every message, divided by the messages delivered.",
+    "",
+  );
+  out.push(
+    `## The bars (N = ${barN.toLocaleString("en-US")}${
+      results.quick
+        ? "; quick mode — the bars are stated at N = 10,000, run the full bench for them"
+        : ""
+    })`,
+    "",
+  );
   out.push("| bar | measured | limit | |", "|---|---:|---:|---|");
   for (const bar of bars(results, barN, smallN)) {
     const met = bar.kind === "max" ? bar.value <= bar.limit : bar.value >= bar.limit;
-    out.push(`| ${bar.text} | ${format(bar.value)}${bar.text.includes("KiB") ? "" : "×"} | ${bar.kind === "max" ? "≤" : "≥"} ${bar.limit} | ${met ? "met" : "**not met**"} |`);
+    out.push(
+      `| ${bar.text} | ${format(bar.value)}${bar.text.includes("KiB") ? "" : "×"} | ${
+        bar.kind === "max" ? "≤" : "≥"
+      } ${bar.limit} | ${met ? "met" : "**not met**"} |`,
+    );
   }
-  out.push(`| no silent loss: every client received every message | ${losses.length === 0 ? "all counts match" : `${losses.length} phases short`} | | ${losses.length === 0 ? "met" : "**not met**"} |`);
+  out.push(
+    `| no silent loss: every client received every message | ${
+      losses.length === 0 ? "all counts match" : `${losses.length} phases short`
+    } | | ${losses.length === 0 ? "met" : "**not met**"} |`,
+  );
   out.push("");
   for (const n of sizes) {
     out.push(`## N = ${n.toLocaleString("en-US")}`, "");
-    out.push("Server CPU per delivered message (µs):", "", phaseTable(results, n, "cpuUsPerDelivery", 2), "");
-    out.push("of which kernel (system) time (µs):", "", phaseTable(results, n, "systemUsPerDelivery", 2), "");
-    out.push("Delivered messages per second:", "", phaseTable(results, n, "deliveriesPerSecond", 0), "");
+    out.push(
+      "Server CPU per delivered message (µs):",
+      "",
+      phaseTable(results, n, "cpuUsPerDelivery", 2),
+      "",
+    );
+    out.push(
+      "of which kernel (system) time (µs):",
+      "",
+      phaseTable(results, n, "systemUsPerDelivery", 2),
+      "",
+    );
+    out.push(
+      "Delivered messages per second:",
+      "",
+      phaseTable(results, n, "deliveriesPerSecond", 0),
+      "",
+    );
     out.push("Emit → last delivery, p50 (ms):", "", phaseTable(results, n, "latencyP50Ms", 1), "");
     out.push("Emit → last delivery, p99 (ms):", "", phaseTable(results, n, "latencyP99Ms", 1), "");
-    out.push("Synchronous time of one emit call in the server, median (µs):", "", phaseTable(results, n, "syncEmitUs", 1), "");
+    out.push(
+      "Synchronous time of one emit call in the server, median (µs):",
+      "",
+      phaseTable(results, n, "syncEmitUs", 1),
+      "",
+    );
     const contenders = contendersIn(results);
-    out.push("Connections:", "", `| | ${contenders.map((c) => LABELS[c]).join(" | ")} |`, `|---|${contenders.map(() => "---:").join("|")}|`);
-    out.push(`| accepted per second | ${contenders.map((c) => format(sessionValue(results, c, n, "acceptedPerSecond"), 0)).join(" | ")} |`);
-    out.push(`| idle memory per connection (KiB RSS${n < 5000 ? "; indicative only below N = 5,000" : ""}) | ${contenders.map((c) => format(sessionValue(results, c, n, "idleBytesPerConnection") / 1024, 2)).join(" | ")} |`);
-    out.push(`| of which JS heap (KiB) | ${contenders.map((c) => format(sessionValue(results, c, n, "heapBytesPerConnection") / 1024, 2)).join(" | ")} |`);
+    out.push(
+      "Connections:",
+      "",
+      `| | ${contenders.map((c) => LABELS[c]).join(" | ")} |`,
+      `|---|${contenders.map(() => "---:").join("|")}|`,
+    );
+    out.push(
+      `| accepted per second | ${
+        contenders.map((c) => format(sessionValue(results, c, n, "acceptedPerSecond"), 0)).join(
+          " | ",
+        )
+      } |`,
+    );
+    out.push(
+      `| idle memory per connection (KiB RSS${
+        n < 5000 ? "; indicative only below N = 5,000" : ""
+      }) | ${
+        contenders.map((c) =>
+          format(sessionValue(results, c, n, "idleBytesPerConnection") / 1024, 2)
+        ).join(" | ")
+      } |`,
+    );
+    out.push(
+      `| of which JS heap (KiB) | ${
+        contenders.map((c) =>
+          format(sessionValue(results, c, n, "heapBytesPerConnection") / 1024, 2)
+        ).join(" | ")
+      } |`,
+    );
     out.push("");
   }
   out.push("## Fixed cost of one `emit()` with no clients (µs)", "");
-  out.push("All audiences share one permission set: one sanitized copy, delivered to every audience room.", "");
+  out.push(
+    "All audiences share one permission set: one sanitized copy, delivered to every audience room.",
+    "",
+  );
   out.push("| transport | 1 audience | 4 audiences | 16 audiences |", "|---|---:|---:|---:|");
   for (const transport of ["uws", "node-http"] as const) {
-    const cost = (a: number) => format(results.emitCosts.find((c) => c.transport === transport && c.audiences === a)?.usPerEmit ?? Number.NaN);
+    const cost = (a: number) =>
+      format(
+        results.emitCosts.find((c) => c.transport === transport && c.audiences === a)?.usPerEmit ??
+          Number.NaN,
+      );
     out.push(`| ${transport} | ${cost(1)} | ${cost(4)} | ${cost(16)} |`);
   }
   out.push("", "## How to read these numbers", "");
-  out.push("- strapi-io runs from `dist/` (what users run; `npm run bench` builds it first), not from `lib/*.ts` through tsx.");
-  out.push("- *Server CPU per delivered message* is user + kernel time of the server process. On loopback most of it is the kernel's: one `send()` per socket and turn, which also runs the receiver's TCP path. In bursts uWS merges each socket's messages of one loop turn into one send, which is why bursts cost a tenth.");
-  out.push("- The control publishes frames it encoded ahead of time; strapi-io and Socket.IO JSON-encode each event (~1 KB). For broadcasts that is spread over thousands of deliveries; for `emitToEntity()` (5 followers) the per-event work (encode, Socket.IO's broadcast path) is spread over 5.");
-  out.push("- *Synchronous time of one emit call*: from the call to the settled promise, in the server, during the paced phase; uWS sends later, at the end of the loop turn, so this stays flat as N grows.");
-  out.push("- *Idle memory per connection*: server RSS after N connections minus RSS before any, over N. Both readings come after 6 s of idling and two full collections (V8 shrinks its young generation, up to 32 MiB grown while connections pour in, only after a few quiet seconds). Below 5,000 connections the reading is within allocator noise.");
-  out.push("- *Accepted per second*: N over the time the load clients needed to connect and get every Socket.IO CONNECT answered (the clients are part of it, equally for every contender).");
-  out.push("- *Fixed cost of `emit()`*: no client connected; audience rooms nobody is in are skipped before publishing, so this is the policy (one sanitized copy), Socket.IO's broadcast operator, one encode, and the per-audience bookkeeping.");
+  out.push(
+    "- strapi-io runs from `dist/` (what users run; `npm run bench` builds it first), not from `lib/*.ts` through tsx.",
+  );
+  out.push(
+    "- *Server CPU per delivered message* is user + kernel time of the server process. On loopback most of it is the kernel's: one `send()` per socket and turn, which also runs the receiver's TCP path. In bursts uWS merges each socket's messages of one loop turn into one send, which is why bursts cost a tenth.",
+  );
+  out.push(
+    "- The control publishes frames it encoded ahead of time; strapi-io and Socket.IO JSON-encode each event (~1 KB). For broadcasts that is spread over thousands of deliveries; for `emitToEntity()` (5 followers) the per-event work (encode, Socket.IO's broadcast path) is spread over 5.",
+  );
+  out.push(
+    "- *Synchronous time of one emit call*: from the call to the settled promise, in the server, during the paced phase; uWS sends later, at the end of the loop turn, so this stays flat as N grows.",
+  );
+  out.push(
+    "- *Idle memory per connection*: server RSS after N connections minus RSS before any, over N. Both readings come after 6 s of idling and two full collections (V8 shrinks its young generation, up to 32 MiB grown while connections pour in, only after a few quiet seconds). Below 5,000 connections the reading is within allocator noise.",
+  );
+  out.push(
+    "- *Accepted per second*: N over the time the load clients needed to connect and get every Socket.IO CONNECT answered (the clients are part of it, equally for every contender).",
+  );
+  out.push(
+    "- *Fixed cost of `emit()`*: no client connected; audience rooms nobody is in are skipped before publishing, so this is the policy (one sanitized copy), Socket.IO's broadcast operator, one encode, and the per-audience bookkeeping.",
+  );
   out.push("", "## What limits the bars that are not met", "");
-  out.push("Analysis written for the run of 2026-11-23 (re-check it after changes to lib/transports/ or to the scenario). Measured with `npm run bench -- --profile=strapi-io-uws` (V8 CPU profile, `bench/profile-summary.ts`), `--perf` (Linux `perf record -g -p <server pid>`, kernel and JIT frames), heap snapshots (`BENCH_HEAP_SNAPSHOT=<dir>`, `bench/heap-summary.ts`) and the per-phase user/kernel split above.", "");
-  out.push("- **`emitToEntity()` paced.** Each event reaches 5 sockets, so per-event work is not amortized. The synchronous time of one call is ~3 µs for the control (string splice + one `publish`) and ~8–12 µs for strapi-io: JSON-encoding the ~1 KB document (`encodeAsString`, the top JS frame in the profile, ~45% of an isolated `emitToEntity()`), `hasBinary`, Socket.IO's `BroadcastOperator`, the adapter, then the same native `publish`. That is 1–2 µs per delivery of user time. The kernel share then grows too: with 5 sends per turn every receiving client is asleep, and `perf` shows the server's time going to waking it (`sock_def_readable` → `_raw_spin_unlock_irqrestore`, ~11%) and to being preempted by it (`finish_task_switch`, ~11%); a server that spends longer per turn pays that wake-up on more sends. In bursts (200 events per turn) the ratio is within the bar.");
-  out.push("- **`raw()` to a room, paced.** strapi-io's per-event work equals the control's within ~10% (synchronous time per event in the tables: one encode and one `publish` to a topic of N/2 sockets), and the kernel time per delivery varies by ±25% between repetitions of the *same* contender on this shared 2-core machine; the median ratio swings between runs (0.9–1.25×). Not a code path of strapi-io's own.");
-  out.push("- **Synchronous part of `emit()` vs N.** uWS's `publish` is not O(1): the first publish to a topic after a drain visits every subscriber of the topic (uWS's topic tree marks each for the merge at the end of the loop turn). The control's bare `publish` grows the same way from N = 1,000 to 10,000 (see the synchronous-time tables; in bursts, publishes after the first in a turn are cheap). strapi-io's own part (policy, sanitizing, encoding) does not depend on N: see the no-client `emit()` cost.");
+  out.push(
+    "Analysis written for the run of 2026-11-23 (re-check it after changes to lib/transports/ or to the scenario). Measured with `npm run bench -- --profile=strapi-io-uws` (V8 CPU profile, `bench/profile-summary.ts`), `--perf` (Linux `perf record -g -p <server pid>`, kernel and JIT frames), heap snapshots (`BENCH_HEAP_SNAPSHOT=<dir>`, `bench/heap-summary.ts`) and the per-phase user/kernel split above.",
+    "",
+  );
+  out.push(
+    "- **`emitToEntity()` paced.** Each event reaches 5 sockets, so per-event work is not amortized. The synchronous time of one call is ~3 µs for the control (string splice + one `publish`) and ~8–12 µs for strapi-io: JSON-encoding the ~1 KB document (`encodeAsString`, the top JS frame in the profile, ~45% of an isolated `emitToEntity()`), `hasBinary`, Socket.IO's `BroadcastOperator`, the adapter, then the same native `publish`. That is 1–2 µs per delivery of user time. The kernel share then grows too: with 5 sends per turn every receiving client is asleep, and `perf` shows the server's time going to waking it (`sock_def_readable` → `_raw_spin_unlock_irqrestore`, ~11%) and to being preempted by it (`finish_task_switch`, ~11%); a server that spends longer per turn pays that wake-up on more sends. In bursts (200 events per turn) the ratio is within the bar.",
+  );
+  out.push(
+    "- **`raw()` to a room, paced.** strapi-io's per-event work equals the control's within ~10% (synchronous time per event in the tables: one encode and one `publish` to a topic of N/2 sockets), and the kernel time per delivery varies by ±25% between repetitions of the *same* contender on this shared 2-core machine; the median ratio swings between runs (0.9–1.25×). Not a code path of strapi-io's own.",
+  );
+  out.push(
+    "- **Synchronous part of `emit()` vs N.** uWS's `publish` is not O(1): the first publish to a topic after a drain visits every subscriber of the topic (uWS's topic tree marks each for the merge at the end of the loop turn). The control's bare `publish` grows the same way from N = 1,000 to 10,000 (see the synchronous-time tables; in bursts, publishes after the first in a turn are cheap). strapi-io's own part (policy, sanitizing, encoding) does not depend on N: see the no-client `emit()` cost.",
+  );
   out.push("", "## Loss check", "");
-  out.push(losses.length === 0 ? "Every connection received exactly the messages the scenario sent it, in every phase of every repetition; no connection was closed by a server." : losses.join("\n"));
+  out.push(
+    losses.length === 0
+      ? "Every connection received exactly the messages the scenario sent it, in every phase of every repetition; no connection was closed by a server."
+      : losses.join("\n"),
+  );
   out.push("");
   return out.join("\n");
 }

@@ -7,7 +7,12 @@
  */
 
 /** Contenders in the order they appear in the tables. */
-export const CONTENDERS = ["strapi-io-uws", "strapi-io-node-http", "socketio-node-http", "bare-uws"] as const;
+export const CONTENDERS = [
+  "strapi-io-uws",
+  "strapi-io-node-http",
+  "socketio-node-http",
+  "bare-uws",
+] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 /** Workloads: `emit()` per permission set, `emitToEntity()`, `raw()` to everyone and to one room. */
@@ -25,7 +30,9 @@ export const RAW_EVENT = "tick";
 /** The room of the `raw-room` workload. */
 export const FEED_ROOM = "feed";
 /** Every bench client connects from loopback: lift the per-address and per-node connection caps. */
-export const BENCH_LIMITS = { connections: { maxPerAddress: 1_000_000, maxPerNode: 1_000_000 } } as const;
+export const BENCH_LIMITS = {
+  connections: { maxPerAddress: 1_000_000, maxPerNode: 1_000_000 },
+} as const;
 /** Subscribers per entity in the `entity` workload. */
 export const SUBSCRIBERS_PER_ENTITY = 5;
 
@@ -41,13 +48,43 @@ export interface PermissionSet {
   author: readonly string[] | null;
 }
 
-const PUBLIC_FIELDS = ["seq", "id", "documentId", "title", "slug", "summary", "body", "tags", "locale", "readingTime", "publishedAt", "createdAt", "updatedAt", "category"];
+const PUBLIC_FIELDS = [
+  "seq",
+  "id",
+  "documentId",
+  "title",
+  "slug",
+  "summary",
+  "body",
+  "tags",
+  "locale",
+  "readingTime",
+  "publishedAt",
+  "createdAt",
+  "updatedAt",
+  "category",
+];
 
 /** Eight audiences in three permission sets, as a Strapi app with a few custom roles and tokens has. */
 export const PERMISSION_SETS: readonly PermissionSet[] = [
-  { name: "read-public", audiences: ["role:public", "role:viewer", "token:read-only"], fields: PUBLIC_FIELDS, author: null },
-  { name: "read-with-author", audiences: ["role:authenticated", "role:author", "role:moderator"], fields: [...PUBLIC_FIELDS, "author"], author: ["id", "documentId", "username"] },
-  { name: "read-all", audiences: ["role:editor", "token:full-access"], fields: [...PUBLIC_FIELDS, "author", "wordCount"], author: ["id", "documentId", "username", "email"] },
+  {
+    name: "read-public",
+    audiences: ["role:public", "role:viewer", "token:read-only"],
+    fields: PUBLIC_FIELDS,
+    author: null,
+  },
+  {
+    name: "read-with-author",
+    audiences: ["role:authenticated", "role:author", "role:moderator"],
+    fields: [...PUBLIC_FIELDS, "author"],
+    author: ["id", "documentId", "username"],
+  },
+  {
+    name: "read-all",
+    audiences: ["role:editor", "token:full-access"],
+    fields: [...PUBLIC_FIELDS, "author", "wordCount"],
+    author: ["id", "documentId", "username", "email"],
+  },
 ];
 
 export const AUDIENCES: readonly string[] = PERMISSION_SETS.flatMap((set) => set.audiences);
@@ -58,7 +95,8 @@ export const ARTICLE: Readonly<Record<string, unknown>> = {
   documentId: "k3v9q2m8x7l1p0z5r4t6w8y2",
   title: "How we moved our newsroom to realtime updates",
   slug: "how-we-moved-our-newsroom-to-realtime-updates",
-  summary: "Editors publish, readers see it a moment later: the story of replacing polling with pushed events.",
+  summary:
+    "Editors publish, readers see it a moment later: the story of replacing polling with pushed events.",
   body:
     "For years our homepage polled the API every thirty seconds. It worked, until traffic grew and most of those " +
     "requests returned nothing new. We switched to pushed content events: when an editor publishes, every open page " +
@@ -72,8 +110,20 @@ export const ARTICLE: Readonly<Record<string, unknown>> = {
   publishedAt: "2026-11-20T09:12:44.118Z",
   createdAt: "2026-11-18T15:02:10.451Z",
   updatedAt: "2026-11-20T09:12:44.118Z",
-  category: { id: 12, documentId: "c8s2n4h6j1k3l5m7n9p0q2r4", name: "Engineering", slug: "engineering" },
-  author: { id: 77, documentId: "u1a3c5e7g9i2k4m6o8q0s2u4", username: "mheller", email: "m.heller@example.com", provider: "local", blocked: false },
+  category: {
+    id: 12,
+    documentId: "c8s2n4h6j1k3l5m7n9p0q2r4",
+    name: "Engineering",
+    slug: "engineering",
+  },
+  author: {
+    id: 77,
+    documentId: "u1a3c5e7g9i2k4m6o8q0s2u4",
+    username: "mheller",
+    email: "m.heller@example.com",
+    provider: "local",
+    blocked: false,
+  },
 };
 
 /** The document of event `seq`: `seq` first, so load clients find it in the first bytes of a frame. */
@@ -107,7 +157,9 @@ export function connectionRole(index: number, connections: number): ConnectionRo
 
 /** Query string a load client puts on its WebSocket URL so every contender knows the connection's role. */
 export function connectionQuery(role: ConnectionRole): string {
-  return `aud=${encodeURIComponent(role.audience)}&ent=${encodeURIComponent(role.entity)}&feed=${role.inFeed ? 1 : 0}`;
+  return `aud=${encodeURIComponent(role.audience)}&ent=${encodeURIComponent(role.entity)}&feed=${
+    role.inFeed ? 1 : 0
+  }`;
 }
 
 /** The entity event `seq` of the `entity` workload goes to: round-robin over every entity. */
@@ -116,7 +168,12 @@ export function entityOfEvent(seq: number, connections: number): string {
 }
 
 /** How many messages connection `index` must receive when a phase sends `events` events. */
-export function expectedMessages(workload: Workload, events: number, index: number, connections: number): number {
+export function expectedMessages(
+  workload: Workload,
+  events: number,
+  index: number,
+  connections: number,
+): number {
   switch (workload) {
     case "emit":
     case "raw-all":
@@ -151,9 +208,16 @@ function deliveriesPerEvent(workload: Workload, connections: number): number {
 const BURST_DELIVERY_FACTOR = 5;
 
 /** Events a phase sends so that it makes about `deliveries` deliveries (more for broadcast bursts; a whole number of bursts). */
-export function eventsFor(workload: Workload, mode: Mode, connections: number, deliveries: number): number {
+export function eventsFor(
+  workload: Workload,
+  mode: Mode,
+  connections: number,
+  deliveries: number,
+): number {
   const burst = burstSize(workload, mode);
-  const target = mode === "burst" && workload !== "entity" ? deliveries * BURST_DELIVERY_FACTOR : deliveries;
+  const target = mode === "burst" && workload !== "entity"
+    ? deliveries * BURST_DELIVERY_FACTOR
+    : deliveries;
   const events = Math.max(burst * 3, Math.ceil(target / deliveriesPerEvent(workload, connections)));
   return Math.ceil(events / burst) * burst;
 }

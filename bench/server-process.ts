@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import type { ContenderServer } from "./contender.ts";
 import { reply, type ServerRequest } from "./ipc.ts";
-import { CONTENDERS, type ContenderName, type Mode, type Workload } from "./scenario.ts";
+import { type ContenderName, CONTENDERS, type Mode, type Workload } from "./scenario.ts";
 
 const contender = process.argv[2] as ContenderName;
 const connections = Number(process.argv[3]);
@@ -17,7 +17,10 @@ if (!CONTENDERS.includes(contender) || !Number.isInteger(connections)) {
   throw new Error(`usage: server-process.ts <${CONTENDERS.join("|")}> <connections>`);
 }
 
-const modules: Record<ContenderName, () => Promise<{ start(connections: number): Promise<ContenderServer> }>> = {
+const modules: Record<
+  ContenderName,
+  () => Promise<{ start(connections: number): Promise<ContenderServer> }>
+> = {
   "strapi-io-uws": () => import("./contenders/strapi-io-uws.ts"),
   "strapi-io-node-http": () => import("./contenders/strapi-io-node-http.ts"),
   "socketio-node-http": () => import("./contenders/socketio-node-http.ts"),
@@ -48,12 +51,17 @@ function fireFor(workload: Workload): (seq: number) => void | Promise<void> {
 }
 
 /** Sends `events` events, `burst` per loop turn; returns each event's emit time and synchronous duration (ns). */
-async function run(workload: Workload, _mode: Mode, events: number, burst: number): Promise<{ emitTimes: number[]; syncNs: number[] }> {
+async function run(
+  workload: Workload,
+  _mode: Mode,
+  events: number,
+  burst: number,
+): Promise<{ emitTimes: number[]; syncNs: number[] }> {
   const fire = fireFor(workload);
   const emitTimes = new Array<number>(events);
   const syncNs = new Array<number>(events);
   phaseStart = { cpu: process.cpuUsage(), wall: process.hrtime.bigint() };
-  for (let seq = 0; seq < events; ) {
+  for (let seq = 0; seq < events;) {
     for (let i = 0; i < burst && seq < events; i += 1, seq += 1) {
       const started = process.hrtime.bigint();
       const pending = fire(seq);
@@ -76,7 +84,9 @@ function collectGarbage(): void {
 
 async function waitReady(count: number): Promise<number> {
   const deadline = Date.now() + 120_000;
-  while (server.setups() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (server.setups() < count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return server.setups();
 }
 
@@ -87,12 +97,19 @@ process.on("message", (request: ServerRequest) => {
         reply({ type: "ready", setups: await waitReady(request.connections) });
         break;
       case "run":
-        reply({ type: "emitted", ...(await run(request.workload, request.mode, request.events, request.burst)) });
+        reply({
+          type: "emitted",
+          ...(await run(request.workload, request.mode, request.events, request.burst)),
+        });
         break;
       case "stop": {
         if (!phaseStart) throw new Error("bench: 'stop' without a running phase");
         const cpu = process.cpuUsage(phaseStart.cpu);
-        reply({ type: "stopped", cpu: { user: cpu.user, system: cpu.system }, wallNs: Number(process.hrtime.bigint() - phaseStart.wall) });
+        reply({
+          type: "stopped",
+          cpu: { user: cpu.user, system: cpu.system },
+          wallNs: Number(process.hrtime.bigint() - phaseStart.wall),
+        });
         phaseStart = null;
         break;
       }
@@ -104,8 +121,23 @@ process.on("message", (request: ServerRequest) => {
         collectGarbage();
         const memory = process.memoryUsage();
         // Diagnostics: BENCH_HEAP_SNAPSHOT=<dir> writes a heap snapshot at each memory reading.
-        if (process.env.BENCH_HEAP_SPACES) console.error(JSON.stringify({ rss: memory.rss, heapTotal: memory.heapTotal, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers, spaces: getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size, s.space_used_size]) }));
-        if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/${contender}-${Date.now()}.heapsnapshot`);
+        if (process.env.BENCH_HEAP_SPACES) {
+          console.error(JSON.stringify({
+            rss: memory.rss,
+            heapTotal: memory.heapTotal,
+            heapUsed: memory.heapUsed,
+            external: memory.external,
+            arrayBuffers: memory.arrayBuffers,
+            spaces: getHeapSpaceStatistics().map((
+              s,
+            ) => [s.space_name, s.space_size, s.space_used_size]),
+          }));
+        }
+        if (process.env.BENCH_HEAP_SNAPSHOT) {
+          writeHeapSnapshot(
+            `${process.env.BENCH_HEAP_SNAPSHOT}/${contender}-${Date.now()}.heapsnapshot`,
+          );
+        }
         reply({ type: "memory", rss: memory.rss, heapUsed: memory.heapUsed });
         break;
       }
@@ -116,7 +148,12 @@ process.on("message", (request: ServerRequest) => {
         break;
     }
   };
-  handle().catch((error: unknown) => reply({ type: "failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+  handle().catch((error: unknown) =>
+    reply({
+      type: "failed",
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    })
+  );
 });
 
 reply({ type: "listening", port: server.port, contender });

@@ -13,6 +13,8 @@ type IoModule = typeof import("../lib/io.ts");
 
 export async function loadStrapiIo(): Promise<IoModule> {
   const built = new URL("../dist/lib/io.js", import.meta.url);
-  if (!existsSync(fileURLToPath(built))) throw new Error("bench: dist/ is missing; run `npm run build` (npm run bench does)");
+  if (!existsSync(fileURLToPath(built))) {
+    throw new Error("bench: dist/ is missing; run `npm run build` (npm run bench does)");
+  }
   return (await import(built.href)) as IoModule;
 }

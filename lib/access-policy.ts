@@ -50,9 +50,18 @@ export interface AccessPolicy {
   /**
    * The receivers of one content event and each one's payload. Throws `TypeError` for an unknown schema.
    */
-  deliveries(event: string, schema: string | ContentTypeSchema, data: unknown, reach?: Reach): Promise<Delivery[]>;
+  deliveries(
+    event: string,
+    schema: string | ContentTypeSchema,
+    data: unknown,
+    reach?: Reach,
+  ): Promise<Delivery[]>;
   /** Whether a socket with `identity` may follow entity `id` of `uid` (it must exist and be readable). */
-  authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision>;
+  authorizeEntity(
+    identity: SocketData,
+    uid: string,
+    id: string | number,
+  ): Promise<EntityAccessDecision>;
   /** Resolves a numeric id to the canonical one, for `emitToEntity()` with a numeric id. */
   resolveEntityId?(uid: string, id: string | number): Promise<string | null>;
 }
@@ -75,8 +84,11 @@ export const openAccessPolicy: AccessPolicy = {
   identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
   deliveries: (_event, schema, data) => {
     const delivery: Delivery = { to: "everyone", payload: { data } };
-    const id = (data as { documentId?: unknown; id?: unknown } | null)?.documentId ?? (data as { id?: unknown } | null)?.id;
-    if (typeof schema === "string" && isEntityId(id)) delivery.followers = { room: entityRoom(schema, String(id)) };
+    const id = (data as { documentId?: unknown; id?: unknown } | null)?.documentId ??
+      (data as { id?: unknown } | null)?.id;
+    if (typeof schema === "string" && isEntityId(id)) {
+      delivery.followers = { room: entityRoom(schema, String(id)) };
+    }
     return Promise.resolve([delivery]);
   },
   authorizeEntity: (_identity, _uid, id) => Promise.resolve({ allowed: true, id: String(id) }),

@@ -45,7 +45,11 @@ interface Budget {
 }
 
 /** A client-event handler: gets the socket and the arguments without the acknowledgement. */
-export type GuardedRun = (socket: IoSocket, args: unknown[], ack: Acknowledge | undefined) => unknown;
+export type GuardedRun = (
+  socket: IoSocket,
+  args: unknown[],
+  ack: Acknowledge | undefined,
+) => unknown;
 /** A client's acknowledgement callback. */
 export type Acknowledge = (answer: unknown) => void;
 
@@ -59,7 +63,11 @@ export class ClientGuard {
   readonly #disconnect: DisconnectWithReason;
   readonly #budgets = new WeakMap<IoSocket, Budget>();
 
-  constructor(limits: ResolvedIoOptions["limits"]["events"], logger: Logger, disconnect: DisconnectWithReason) {
+  constructor(
+    limits: ResolvedIoOptions["limits"]["events"],
+    logger: Logger,
+    disconnect: DisconnectWithReason,
+  ) {
     this.#limits = limits;
     this.#logger = logger;
     this.#disconnect = disconnect;
@@ -67,7 +75,13 @@ export class ClientGuard {
 
   /** Puts the guard in front of every event the socket receives (a Socket.IO middleware: runs before any listener). */
   install(socket: IoSocket): void {
-    this.#budgets.set(socket, { tokens: this.#limits.burst, refilledAt: Date.now(), refusedInARow: 0, pending: 0, disconnected: false });
+    this.#budgets.set(socket, {
+      tokens: this.#limits.burst,
+      refilledAt: Date.now(),
+      refusedInARow: 0,
+      pending: 0,
+      disconnected: false,
+    });
     socket.use((packet, next) => {
       const refusal = this.#admit(socket, packet);
       if (!refusal) {
@@ -77,7 +91,9 @@ export class ClientGuard {
       }
       const ack = packet[packet.length - 1];
       if (typeof ack === "function") ack(refusal);
-      else this.#logger.debug(`socket ${socket.id}: refused an event sent without an acknowledgement (${refusal.code})`);
+      else {this.#logger.debug(
+          `socket ${socket.id}: refused an event sent without an acknowledgement (${refusal.code})`,
+        );}
     });
   }
 
@@ -87,7 +103,11 @@ export class ClientGuard {
    * answer; without, the handler receives the acknowledgement and answers itself. The listener is shared
    * by every socket (Socket.IO calls it with the socket as `this`).
    */
-  handler(name: string, run: GuardedRun, { reply }: { reply: boolean }): (this: IoSocket, ...args: unknown[]) => void {
+  handler(
+    name: string,
+    run: GuardedRun,
+    { reply }: { reply: boolean },
+  ): (this: IoSocket, ...args: unknown[]) => void {
     const guard = this;
     const listener = function (this: IoSocket, ...args: unknown[]): void {
       const socket = this;
@@ -96,10 +116,14 @@ export class ClientGuard {
       const done = () => {
         if (budget && budget.pending > 0) budget.pending -= 1;
       };
-      const ack = typeof args[args.length - 1] === "function" ? (args.pop() as Acknowledge) : undefined;
+      const ack = typeof args[args.length - 1] === "function"
+        ? (args.pop() as Acknowledge)
+        : undefined;
       const failed = (error: unknown) => {
         done();
-        guard.#logger.error(`client event '${name}' failed for socket ${socket.id}: ${errorMessage(error)}`);
+        guard.#logger.error(
+          `client event '${name}' failed for socket ${socket.id}: ${errorMessage(error)}`,
+        );
         ack?.(refusal("handler_failed", errorMessage(error)));
       };
       let result: unknown;
@@ -124,7 +148,9 @@ export class ClientGuard {
 
   #admit(socket: IoSocket, packet: unknown[]): ClientEventRefusal | undefined {
     const budget = this.#budgets.get(socket);
-    if (!budget || budget.disconnected) return refusal("rate_limited", "Disconnected for sending too many events");
+    if (!budget || budget.disconnected) {
+      return refusal("rate_limited", "Disconnected for sending too many events");
+    }
     const { rate, burst, disconnectAfter, maxPending } = this.#limits;
     const now = Date.now();
     budget.tokens = Math.min(burst, budget.tokens + ((now - budget.refilledAt) * rate) / 1000);
@@ -133,18 +159,37 @@ export class ClientGuard {
       budget.refusedInARow += 1;
       if (budget.refusedInARow >= disconnectAfter) {
         budget.disconnected = true;
-        this.#logger.warn(`disconnected socket ${socket.id}: ${budget.refusedInARow} events in a row over the rate limit`);
-        this.#disconnect(socket, `Too many events: ${budget.refusedInARow} in a row over the limit of ${rate} per second`);
+        this.#logger.warn(
+          `disconnected socket ${socket.id}: ${budget.refusedInARow} events in a row over the rate limit`,
+        );
+        this.#disconnect(
+          socket,
+          `Too many events: ${budget.refusedInARow} in a row over the limit of ${rate} per second`,
+        );
       }
-      return refusal("rate_limited", `Rate limit: at most ${rate} events per second, in bursts of ${burst}`);
+      return refusal(
+        "rate_limited",
+        `Rate limit: at most ${rate} events per second, in bursts of ${burst}`,
+      );
     }
     budget.tokens -= 1;
     budget.refusedInARow = 0;
     const event = packet[0];
-    if (typeof event !== "string") return refusal("invalid_event", `Event names must be strings, got ${describe(event)}`);
-    if (RESERVED_CLIENT_EVENTS.has(event)) return refusal("reserved_event", `'${event}' is reserved and cannot be sent by a client`);
-    if (socket.listenerCount(event) === 0) return refusal("unknown_event", `Unknown event ${describe(event)}`);
-    if (budget.pending + guardedListeners(socket, event) > maxPending) return refusal("too_many_pending", `Too many requests in progress: at most ${maxPending} per socket`);
+    if (typeof event !== "string") {
+      return refusal("invalid_event", `Event names must be strings, got ${describe(event)}`);
+    }
+    if (RESERVED_CLIENT_EVENTS.has(event)) {
+      return refusal("reserved_event", `'${event}' is reserved and cannot be sent by a client`);
+    }
+    if (socket.listenerCount(event) === 0) {
+      return refusal("unknown_event", `Unknown event ${describe(event)}`);
+    }
+    if (budget.pending + guardedListeners(socket, event) > maxPending) {
+      return refusal(
+        "too_many_pending",
+        `Too many requests in progress: at most ${maxPending} per socket`,
+      );
+    }
     return undefined;
   }
 }
@@ -156,7 +201,9 @@ export function refusal(code: ClientEventRefusalCode, error: string): ClientEven
 
 function guardedListeners(socket: IoSocket, event: string): number {
   let count = 0;
-  for (const listener of socket.listeners(event)) if ((listener as { [GUARDED]?: boolean })[GUARDED]) count += 1;
+  for (const listener of socket.listeners(event)) {
+    if ((listener as { [GUARDED]?: boolean })[GUARDED]) count += 1;
+  }
   return count;
 }
 

@@ -17,8 +17,12 @@ export function fail(key: string, expected: string, got: unknown): never {
  * throwing getters) costs nothing to describe.
  */
 export function describe(value: unknown): string {
-  if (typeof value === "string") return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
-  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "string") {
+    return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
+  }
+  if (
+    value === null || value === undefined || typeof value === "number" || typeof value === "boolean"
+  ) return String(value);
   if (typeof value === "bigint") return `${value}n`;
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
@@ -27,7 +31,9 @@ export function describe(value: unknown): string {
 
 /** Throws unless `value` is a plain object (not null, not an array). */
 export function expectPlainObject(value: unknown, key: string): void {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(key, "an object", value);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail(key, "an object", value);
+  }
 }
 
 /**
@@ -39,8 +45,14 @@ export function expectKnownKeys(value: object, known: readonly string[], path: s
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
-    const hint = near === undefined ? `known keys here: ${known.join(", ")}` : `did you mean '${join(path, near)}'?`;
-    throw new TypeError(`strapi-io: unknown option '${join(path, key)}' (${hint}), got ${describe((value as Record<string, unknown>)[key])}`);
+    const hint = near === undefined
+      ? `known keys here: ${known.join(", ")}`
+      : `did you mean '${join(path, near)}'?`;
+    throw new TypeError(
+      `strapi-io: unknown option '${join(path, key)}' (${hint}), got ${
+        describe((value as Record<string, unknown>)[key])
+      }`,
+    );
   }
 }
 
@@ -54,7 +66,9 @@ function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
-    const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
+    const distance = candidate.toLowerCase() === lower
+      ? 0
+      : editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -70,7 +84,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];
     for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }

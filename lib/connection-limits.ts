@@ -67,15 +67,24 @@ export class ConnectionLimits {
     const conn = socket.conn as unknown as object;
     const namespaces = this.#namespaces.get(conn) ?? new Set<string>();
     if (namespaces.has(socket.nsp.name)) {
-      return new HandshakeError("namespace_already_connected", `This connection already has a socket in namespace '${socket.nsp.name}'`);
+      return new HandshakeError(
+        "namespace_already_connected",
+        `This connection already has a socket in namespace '${socket.nsp.name}'`,
+      );
     }
     const { maxPerNode, maxPerAddress } = this.#options;
     if ((this.#engine?.clientsCount ?? 0) > maxPerNode) {
-      return new HandshakeError("too_many_connections", `Too many connections: this server accepts at most ${maxPerNode}`);
+      return new HandshakeError(
+        "too_many_connections",
+        `Too many connections: this server accepts at most ${maxPerNode}`,
+      );
     }
     const address = this.#addressOf.get(conn);
     if (address !== undefined && (this.#perAddress.get(address) ?? 0) > maxPerAddress) {
-      return new HandshakeError("too_many_connections", `Too many connections from this address: at most ${maxPerAddress}`);
+      return new HandshakeError(
+        "too_many_connections",
+        `Too many connections from this address: at most ${maxPerAddress}`,
+      );
     }
     namespaces.add(socket.nsp.name);
     this.#namespaces.set(conn, namespaces);
@@ -91,7 +100,12 @@ export class ConnectionLimits {
     const connections = this.#perPrincipal.get(key) ?? new Map<object, number>();
     const cap = principal.kind === "user" ? this.#options.maxPerUser : this.#options.maxPerToken;
     if (!connections.has(conn) && connections.size >= cap) {
-      return new HandshakeError("too_many_connections", `Too many connections for this ${principal.kind === "user" ? "user" : "API token"}: at most ${cap}`);
+      return new HandshakeError(
+        "too_many_connections",
+        `Too many connections for this ${
+          principal.kind === "user" ? "user" : "API token"
+        }: at most ${cap}`,
+      );
     }
     if (!connections.has(conn)) socket.conn.once("close", () => this.#forget(key, conn));
     connections.set(conn, (connections.get(conn) ?? 0) + 1);
@@ -131,8 +145,12 @@ export class ConnectionLimits {
       else this.#perAddress.delete(address);
     });
     const { maxPerNode, maxPerAddress } = this.#options;
-    if (count > 2 * maxPerAddress || (this.#engine?.clientsCount ?? 0) > maxPerNode + maxPerAddress) {
-      this.#logger.debug(`closed a connection past the connection caps (${count} from one address)`);
+    if (
+      count > 2 * maxPerAddress || (this.#engine?.clientsCount ?? 0) > maxPerNode + maxPerAddress
+    ) {
+      this.#logger.debug(
+        `closed a connection past the connection caps (${count} from one address)`,
+      );
       conn.close();
     }
   };

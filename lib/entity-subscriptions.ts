@@ -19,9 +19,27 @@ import { errorMessage, type Logger } from "./logger.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { entityRoom } from "./room-names.ts";
 import { fetchEverywhere } from "./rooms.ts";
-import { type ClusterCommand, findLocalSocket, locateSocket, type NamespaceSet, type RemoteSocketRef, type StoredSubscription } from "./namespace-set.ts";
-import type { EntitySubscription, EntitySubscriptionResult, EntitySubscriptionsResult, IoSocket } from "./types.ts";
-import { ENTITY_ID_EXPECTED, expectEntityId, expectName, isContentTypeUid, isEntityId } from "./validate.ts";
+import {
+  type ClusterCommand,
+  findLocalSocket,
+  locateSocket,
+  type NamespaceSet,
+  type RemoteSocketRef,
+  type StoredSubscription,
+} from "./namespace-set.ts";
+import type {
+  EntitySubscription,
+  EntitySubscriptionResult,
+  EntitySubscriptionsResult,
+  IoSocket,
+} from "./types.ts";
+import {
+  ENTITY_ID_EXPECTED,
+  expectEntityId,
+  expectName,
+  isContentTypeUid,
+  isEntityId,
+} from "./validate.ts";
 
 /** The entity-subscription half of `$io`. */
 export class EntitySubscriptions {
@@ -33,7 +51,13 @@ export class EntitySubscriptions {
   readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
   readonly #onList: (this: IoSocket, ...args: unknown[]) => void;
 
-  constructor(namespaces: NamespaceSet, options: ResolvedIoOptions["entitySubscriptions"], policy: AccessPolicy, logger: Logger, guard: ClientGuard) {
+  constructor(
+    namespaces: NamespaceSet,
+    options: ResolvedIoOptions["entitySubscriptions"],
+    policy: AccessPolicy,
+    logger: Logger,
+    guard: ClientGuard,
+  ) {
     this.#namespaces = namespaces;
     this.#options = options;
     this.#policy = policy;
@@ -52,11 +76,17 @@ export class EntitySubscriptions {
       const target = parseTarget(parsed.uid, parsed.id);
       return "success" in target ? target : this.#unsubscribe(socket, target);
     }, { reply: true });
-    this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), { reply: true });
+    this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), {
+      reply: true,
+    });
   }
 
   /** Makes a socket follow an entity after the policy allows it. Never throws: failures come back as `{ success: false, error }`. */
-  async subscribe(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult> {
+  async subscribe(
+    socketId: string,
+    uid: string,
+    id: string | number,
+  ): Promise<EntitySubscriptionResult> {
     const where = locateSocket(this.#namespaces, socketId);
     if (!where) return failure(`Socket '${String(socketId)}' not found`);
     const target = parseTarget(uid, id);
@@ -64,10 +94,30 @@ export class EntitySubscriptions {
     if (where.local) return this.#subscribe(where.local, target);
     const refused = this.#refusal(target); // also checked there; saves a round trip
     if (refused) return refused;
-    const answer = await this.#namespaces.cluster!.ask(where.remote, { op: "subscribe", socketId, uid, id });
-    if (!answer.answered) return failure(`Cannot reach the node of socket '${socketId}': ${answer.reason}`, uid, String(id));
-    const value = answer.value as { result?: EntitySubscriptionResult; subscriptions?: StoredSubscription[] } | undefined;
-    if (!value?.result) return failure(`The node of socket '${socketId}' could not run the subscription`, uid, String(id));
+    const answer = await this.#namespaces.cluster!.ask(where.remote, {
+      op: "subscribe",
+      socketId,
+      uid,
+      id,
+    });
+    if (!answer.answered) {
+      return failure(
+        `Cannot reach the node of socket '${socketId}': ${answer.reason}`,
+        uid,
+        String(id),
+      );
+    }
+    const value = answer.value as {
+      result?: EntitySubscriptionResult;
+      subscriptions?: StoredSubscription[];
+    } | undefined;
+    if (!value?.result) {
+      return failure(
+        `The node of socket '${socketId}' could not run the subscription`,
+        uid,
+        String(id),
+      );
+    }
     // Its node announces the change to every directory; until that arrives, answer from its reply.
     if (Array.isArray(value.subscriptions)) where.remote.subscriptions = value.subscriptions;
     return value.result;
@@ -79,7 +129,9 @@ export class EntitySubscriptions {
     if (!where) return failure(`Socket '${String(socketId)}' not found`);
     const target = parseTarget(uid, id);
     if ("success" in target) return target;
-    return where.local ? this.#unsubscribe(where.local, target) : this.#unsubscribeRemote(where.remote, target);
+    return where.local
+      ? this.#unsubscribe(where.local, target)
+      : this.#unsubscribeRemote(where.remote, target);
   }
 
   /** The entities a socket follows. */
@@ -87,7 +139,10 @@ export class EntitySubscriptions {
     const where = locateSocket(this.#namespaces, socketId);
     if (!where) return { success: false, error: `Socket '${String(socketId)}' not found` };
     const current = where.local ? stored(where.local) : where.remote.subscriptions;
-    return { success: true, subscriptions: current.map(({ uid, id, room }) => ({ uid, id, room })) };
+    return {
+      success: true,
+      subscriptions: current.map(({ uid, id, room }) => ({ uid, id, room })),
+    };
   }
 
   /** Runs a command another node sent for a socket connected here (never forwarded again). */
@@ -95,8 +150,14 @@ export class EntitySubscriptions {
     const socket = findLocalSocket(this.#namespaces, command.socketId);
     // Checked again here: a command from another node is input like any other.
     const target = parseTarget(command.uid, command.id);
-    if (command.op === "unsubscribe") return socket && !("success" in target) ? this.#unsubscribe(socket, target) : undefined;
-    const result = !socket ? failure(`Socket '${command.socketId}' not found`) : "success" in target ? target : await this.#subscribe(socket, target);
+    if (command.op === "unsubscribe") {
+      return socket && !("success" in target) ? this.#unsubscribe(socket, target) : undefined;
+    }
+    const result = !socket
+      ? failure(`Socket '${command.socketId}' not found`)
+      : "success" in target
+      ? target
+      : await this.#subscribe(socket, target);
     return { result, subscriptions: socket ? stored(socket) : [] };
   }
 
@@ -114,17 +175,26 @@ export class EntitySubscriptions {
       // `transport.maxMessageSize`), is logged rather than left as an unhandled rejection.
       this.#policy.resolveEntityId(uid, id)
         .then((canonicalId) => canonicalId !== null && send(canonicalId))
-        .catch((error) => this.#logger.error(`emitToEntity(): could not send to ${uid} id ${id}: ${errorMessage(error)}`));
+        .catch((error) =>
+          this.#logger.error(
+            `emitToEntity(): could not send to ${uid} id ${id}: ${errorMessage(error)}`,
+          )
+        );
       return;
     }
     send(String(id));
   }
 
   /** The sockets following the entity, with their user. */
-  async roomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
+  async roomSockets(
+    uid: string,
+    id: string | number,
+  ): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
     expectName(uid, "getEntityRoomSockets()", "uid");
     expectEntityId(id, "getEntityRoomSockets()");
-    const canonicalId = typeof id === "number" && this.#policy.resolveEntityId ? await this.#policy.resolveEntityId(uid, id) : String(id);
+    const canonicalId = typeof id === "number" && this.#policy.resolveEntityId
+      ? await this.#policy.resolveEntityId(uid, id)
+      : String(id);
     if (canonicalId === null) return [];
     const room = entityRoom(uid, canonicalId);
     const sockets = await fetchEverywhere(this.#namespaces, room, "getEntityRoomSockets()");
@@ -148,12 +218,19 @@ export class EntitySubscriptions {
     if (current.length >= this.#options.maxPerSocket) return this.#limitReached(target);
     const decision = await this.#policy.authorizeEntity(socket.data, uid, id);
     if (!decision.allowed) return failure(decision.error, uid, requestedId);
-    if (!socket.connected) return failure("Socket disconnected during the subscription", uid, requestedId);
+    if (!socket.connected) {
+      return failure("Socket disconnected during the subscription", uid, requestedId);
+    }
     // Re-read: another request for the same entity may have completed while the policy was deciding.
     const again = stored(socket).find((entry) => entry.uid === uid && entry.id === decision.id);
     if (again) return success(again);
     if (stored(socket).length >= this.#options.maxPerSocket) return this.#limitReached(target);
-    const entry: StoredSubscription = { uid, id: decision.id, room: entityRoom(uid, decision.id), requestedId };
+    const entry: StoredSubscription = {
+      uid,
+      id: decision.id,
+      room: entityRoom(uid, decision.id),
+      requestedId,
+    };
     socket.data.entitySubscriptions = [...stored(socket), entry];
     this.#namespaces.cluster?.subscriptionsChanged(socket);
     await socket.join(entry.room);
@@ -161,7 +238,11 @@ export class EntitySubscriptions {
   }
 
   #limitReached({ uid, requestedId }: EntityTarget): EntitySubscriptionResult {
-    return failure(`Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`, uid, requestedId);
+    return failure(
+      `Subscription limit reached: at most ${this.#options.maxPerSocket} entities per socket`,
+      uid,
+      requestedId,
+    );
   }
 
   #unsubscribe(socket: IoSocket, target: EntityTarget): EntitySubscriptionResult {
@@ -177,8 +258,19 @@ export class EntitySubscriptions {
   #unsubscribeRemote(remote: RemoteSocketRef, target: EntityTarget): EntitySubscriptionResult {
     const entry = findEntry(remote.subscriptions, target);
     if (!entry) return notSubscribed(target);
-    if (!this.#namespaces.cluster!.tell(remote, { op: "unsubscribe", socketId: remote.id, uid: target.uid, id: target.id })) {
-      return failure(`Cannot reach the node of socket '${remote.id}': Redis is unreachable`, target.uid, target.requestedId);
+    if (
+      !this.#namespaces.cluster!.tell(remote, {
+        op: "unsubscribe",
+        socketId: remote.id,
+        uid: target.uid,
+        id: target.id,
+      })
+    ) {
+      return failure(
+        `Cannot reach the node of socket '${remote.id}': Redis is unreachable`,
+        target.uid,
+        target.requestedId,
+      );
     }
     remote.subscriptions = remote.subscriptions.filter((candidate) => candidate !== entry);
     return success(entry);
@@ -188,7 +280,9 @@ export class EntitySubscriptions {
   #refusal({ uid, requestedId }: EntityTarget): EntitySubscriptionResult | undefined {
     if (!this.#options.enabled) return failure("Entity subscriptions are disabled");
     const allowed = this.#options.allowedContentTypes;
-    if (allowed !== null && !allowed.includes(uid)) return failure(`Content type '${uid}' does not allow entity subscriptions`, uid, requestedId);
+    if (allowed !== null && !allowed.includes(uid)) {
+      return failure(`Content type '${uid}' does not allow entity subscriptions`, uid, requestedId);
+    }
     return undefined;
   }
 }
@@ -203,8 +297,14 @@ interface EntityTarget {
 
 /** `(uid, id)` checked for shape; a failure result naming the first bad argument otherwise. */
 function parseTarget(uid: unknown, id: unknown): EntityTarget | EntitySubscriptionResult {
-  if (!isContentTypeUid(uid)) return failure(`'uid' must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
-  if (!isEntityId(id)) return failure(`'id' must be ${ENTITY_ID_EXPECTED}, got ${describe(id)}`, uid);
+  if (!isContentTypeUid(uid)) {
+    return failure(
+      `'uid' must be a content-type uid like 'api::article.article', got ${describe(uid)}`,
+    );
+  }
+  if (!isEntityId(id)) {
+    return failure(`'id' must be ${ENTITY_ID_EXPECTED}, got ${describe(id)}`, uid);
+  }
   return { uid, id, requestedId: String(id) };
 }
 
@@ -213,8 +313,13 @@ function notSubscribed({ uid, requestedId }: EntityTarget): EntitySubscriptionRe
 }
 
 /** The subscription to the target's uid by its canonical id or by the id it was asked for. */
-function findEntry(subscriptions: readonly StoredSubscription[], { uid, requestedId }: EntityTarget): StoredSubscription | undefined {
-  return subscriptions.find((candidate) => candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId));
+function findEntry(
+  subscriptions: readonly StoredSubscription[],
+  { uid, requestedId }: EntityTarget,
+): StoredSubscription | undefined {
+  return subscriptions.find((candidate) =>
+    candidate.uid === uid && (candidate.id === requestedId || candidate.requestedId === requestedId)
+  );
 }
 
 function stored(socket: IoSocket): StoredSubscription[] {

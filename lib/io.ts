@@ -7,7 +7,12 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
-import { type AccessPolicy, HandshakeError, openAccessPolicy, type Reach } from "./access-policy.ts";
+import {
+  type AccessPolicy,
+  HandshakeError,
+  openAccessPolicy,
+  type Reach,
+} from "./access-policy.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
@@ -17,9 +22,20 @@ import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
 import { singularNameOf } from "./singular-name.ts";
-import { createNamespaceSet, findNamespace, locateSocket, namespaceOf, type NamespaceSet, reachesOtherNodes } from "./namespace-set.ts";
+import {
+  createNamespaceSet,
+  findNamespace,
+  locateSocket,
+  namespaceOf,
+  type NamespaceSet,
+  reachesOtherNodes,
+} from "./namespace-set.ts";
 import { startTransport } from "./transports/select.ts";
-import type { RunningTransportType, TransportHandle, TransportStats } from "./transports/transport.ts";
+import type {
+  RunningTransportType,
+  TransportHandle,
+  TransportStats,
+} from "./transports/transport.ts";
 import type {
   DisconnectNotice,
   EmitOptions,
@@ -74,12 +90,18 @@ const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
  * await io.close();
  * ```
  */
-export function createSocketIO(options: IoOptions = {}, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
+export function createSocketIO(
+  options: IoOptions = {},
+  runtime: SocketIORuntime = {},
+): Promise<StrapiIO> {
   return startSocketIO(resolveOptions(options), runtime);
 }
 
 /** @internal {@link createSocketIO} for options already resolved (the plugin resolves its whole config once). */
-export async function startSocketIO(resolved: ResolvedIoOptions, runtime: SocketIORuntime = {}): Promise<StrapiIO> {
+export async function startSocketIO(
+  resolved: ResolvedIoOptions,
+  runtime: SocketIORuntime = {},
+): Promise<StrapiIO> {
   const io = await prepareSocketIO(resolved, runtime);
   try {
     await runtime.init?.(io);
@@ -102,10 +124,16 @@ export async function prepareSocketIO(
 ): Promise<StrapiIO> {
   const logger = runtime.logger ?? consoleLogger();
   // Loaded only when configured: the Redis client is a Node package the core must not need (Deno).
-  const cluster = resolved.adapter.type === "redis" ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger) : undefined;
+  const cluster = resolved.adapter.type === "redis"
+    ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger)
+    : undefined;
   try {
     // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
-    const server: IoServer = new Server(cluster ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never } : resolved.socket.serverOptions);
+    const server: IoServer = new Server(
+      cluster
+        ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never }
+        : resolved.socket.serverOptions,
+    );
     return new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, cluster);
   } catch (error) {
     cluster?.leave();
@@ -128,15 +156,31 @@ export class StrapiIO implements SocketIO {
   #transport: TransportHandle | undefined;
 
   /** @internal Use {@link createSocketIO}. */
-  constructor(server: IoServer, options: ResolvedIoOptions, policy: AccessPolicy, logger: Logger, cluster?: RedisCluster) {
+  constructor(
+    server: IoServer,
+    options: ResolvedIoOptions,
+    policy: AccessPolicy,
+    logger: Logger,
+    cluster?: RedisCluster,
+  ) {
     this.#server = server;
     this.#options = options;
     this.#cluster = cluster;
     this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
     this.#policy = policy;
     this.#logger = logger;
-    const guard = new ClientGuard(options.limits.events, logger, (socket, reason) => disconnectWithNotice(socket, reason));
-    this.#entities = new EntitySubscriptions(this.#namespaces, options.entitySubscriptions, policy, logger, guard);
+    const guard = new ClientGuard(
+      options.limits.events,
+      logger,
+      (socket, reason) => disconnectWithNotice(socket, reason),
+    );
+    this.#entities = new EntitySubscriptions(
+      this.#namespaces,
+      options.entitySubscriptions,
+      policy,
+      logger,
+      guard,
+    );
     const limits = new ConnectionLimits(options.limits.connections, logger);
     this.#connectionLimits = limits;
     for (const namespace of this.#namespaces.all) {
@@ -156,7 +200,9 @@ export class StrapiIO implements SocketIO {
         );
       });
       namespace.on("connection", (socket) => {
-        logger.debug(`socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`);
+        logger.debug(
+          `socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`,
+        );
         socket.once("disconnect", () => limits.release(socket, true));
         guard.install(socket);
         this.#entities.attach(socket);
@@ -171,12 +217,23 @@ export class StrapiIO implements SocketIO {
    * @internal Opens the transport: from here on clients connect, and each connected socket is handed to
    * `onConnection`. Called once, by {@link createSocketIO} or after {@link prepareSocketIO}.
    */
-  async start({ httpServer, onConnection, onClusterReconnect }: Pick<SocketIORuntime, "httpServer" | "onConnection" | "onClusterReconnect"> = {}): Promise<void> {
+  async start(
+    { httpServer, onConnection, onClusterReconnect }: Pick<
+      SocketIORuntime,
+      "httpServer" | "onConnection" | "onClusterReconnect"
+    > = {},
+  ): Promise<void> {
     if (this.#transport) throw new Error("strapi-io: $io has already started");
     this.#onConnection = onConnection;
     if (onClusterReconnect) this.#cluster?.onReconnect(onClusterReconnect);
     try {
-      this.#transport = await startTransport({ io: this.#server, options: this.#options, logger: this.#logger, httpServer, adapterOverlay: this.#cluster?.overlay });
+      this.#transport = await startTransport({
+        io: this.#server,
+        options: this.#options,
+        logger: this.#logger,
+        httpServer,
+        adapterOverlay: this.#cluster?.overlay,
+      });
     } catch (error) {
       // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
       if (this.#server.engine) this.#server.close();
@@ -211,23 +268,36 @@ export class StrapiIO implements SocketIO {
   }
 
   async emit(options: EmitOptions): Promise<void> {
-    if (typeof options !== "object" || options === null) throw new TypeError("emit(): expected { event, schema, data }");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("emit(): expected { event, schema, data }");
+    }
     const { event, schema, data } = options;
     expectName(event, "emit()", "event");
     const eventName = `${singularNameOf(schema)}:${event}`;
     const main = this.#namespaces.main;
-    const deliveries = await this.#policy.deliveries(event, schema, data, reachOf(this.#namespaces));
+    const deliveries = await this.#policy.deliveries(
+      event,
+      schema,
+      data,
+      reachOf(this.#namespaces),
+    );
     for (const { to, followers, payload } of deliveries) {
       if (to === "everyone") main.emit(eventName, payload);
       // An empty room list is nobody: never widen it to everyone.
       else if (to.rooms.length > 0) sendTo(main, to.rooms, to.except, eventName, payload);
       if (!followers) continue;
-      for (const namespace of this.#namespaces.all) if (namespace !== main) sendTo(namespace, [followers.room], followers.except, eventName, payload);
+      for (const namespace of this.#namespaces.all) {
+        if (namespace !== main) {
+          sendTo(namespace, [followers.room], followers.except, eventName, payload);
+        }
+      }
     }
   }
 
   async raw(options: RawEmitOptions): Promise<void> {
-    if (typeof options !== "object" || options === null) throw new TypeError("raw(): expected { event, rooms?, data }");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("raw(): expected { event, rooms?, data }");
+    }
     const { event, rooms, data } = options;
     expectName(event, "raw()", "event");
     const targets = rooms === undefined ? [] : expectNames(rooms, "raw()", "rooms");
@@ -270,14 +340,18 @@ export class StrapiIO implements SocketIO {
     const target = findNamespace(this.#namespaces, namespace);
     if (!target) {
       const served = ["/", ...Object.keys(this.#namespaces.named)].join(", ");
-      throw new TypeError(`emitToNamespace(): 'namespace' must be a configured namespace (${served}), got '${namespace}'`);
+      throw new TypeError(
+        `emitToNamespace(): 'namespace' must be a configured namespace (${served}), got '${namespace}'`,
+      );
     }
     target.emit(event, data);
   }
 
   disconnectSocket(socketId: string, reason?: string): boolean {
     if (reason !== undefined && typeof reason !== "string") {
-      throw new TypeError(`disconnectSocket(): 'reason' must be a string when given, got ${typeof reason}`);
+      throw new TypeError(
+        `disconnectSocket(): 'reason' must be a string when given, got ${typeof reason}`,
+      );
     }
     const where = locateSocket(this.#namespaces, socketId);
     if (!where) return false;
@@ -294,11 +368,19 @@ export class StrapiIO implements SocketIO {
     return true;
   }
 
-  subscribeToEntity(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult> {
+  subscribeToEntity(
+    socketId: string,
+    uid: string,
+    id: string | number,
+  ): Promise<EntitySubscriptionResult> {
     return this.#entities.subscribe(socketId, uid, id);
   }
 
-  unsubscribeFromEntity(socketId: string, uid: string, id: string | number): EntitySubscriptionResult {
+  unsubscribeFromEntity(
+    socketId: string,
+    uid: string,
+    id: string | number,
+  ): EntitySubscriptionResult {
     return this.#entities.unsubscribe(socketId, uid, id);
   }
 
@@ -310,7 +392,10 @@ export class StrapiIO implements SocketIO {
     this.#entities.emit(uid, id, event, data);
   }
 
-  getEntityRoomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
+  getEntityRoomSockets(
+    uid: string,
+    id: string | number,
+  ): Promise<Array<{ id: string; user: Record<string, unknown> | null }>> {
     return this.#entities.roomSockets(uid, id);
   }
 
@@ -352,7 +437,13 @@ function reachOf(namespaces: NamespaceSet): Reach {
 }
 
 /** Emits to the sockets of `namespace` in any of `rooms` and in none of `except`. */
-function sendTo(namespace: IoNamespace, rooms: readonly string[], except: readonly string[] | undefined, event: string, payload: unknown): void {
+function sendTo(
+  namespace: IoNamespace,
+  rooms: readonly string[],
+  except: readonly string[] | undefined,
+  event: string,
+  payload: unknown,
+): void {
   const target = namespace.to(rooms as string[]);
   (except?.length ? target.except(except as string[]) : target).emit(event, payload);
 }

@@ -40,7 +40,10 @@ export interface ClusterLink {
    * Runs `command` on the node holding `ref` and resolves with its answer, or with `{ answered: false }`
    * when that node could not be asked or did not answer within `adapter.requestsTimeout`.
    */
-  ask(ref: RemoteSocketRef, command: ClusterCommand): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }>;
+  ask(
+    ref: RemoteSocketRef,
+    command: ClusterCommand,
+  ): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }>;
   /** Sends `command` to the node holding `ref` without waiting; `false` when Redis is unreachable. */
   tell(ref: RemoteSocketRef, command: ClusterCommand): boolean;
   /** A local socket's entity subscriptions changed: the other nodes' directories must learn it. */
@@ -59,12 +62,27 @@ export interface NamespaceSet {
 }
 
 /** Where a socket is: connected here, or connected to another node of the cluster. */
-export type SocketLocation = { local: IoSocket; remote?: undefined } | { local?: undefined; remote: RemoteSocketRef };
+export type SocketLocation = { local: IoSocket; remote?: undefined } | {
+  local?: undefined;
+  remote: RemoteSocketRef;
+};
 
 /** Builds the namespace set, creating the configured namespaces on `server`. */
-export function createNamespaceSet(server: IoServer, names: readonly string[], cluster?: ClusterLink): NamespaceSet {
-  const named = Object.fromEntries(names.map((name) => [name, server.of(`/${name}`)])) as Record<string, IoNamespace>;
-  const set = { server, main: server.sockets, named, all: [server.sockets, ...Object.values(named)] };
+export function createNamespaceSet(
+  server: IoServer,
+  names: readonly string[],
+  cluster?: ClusterLink,
+): NamespaceSet {
+  const named = Object.fromEntries(names.map((name) => [name, server.of(`/${name}`)])) as Record<
+    string,
+    IoNamespace
+  >;
+  const set = {
+    server,
+    main: server.sockets,
+    named,
+    all: [server.sockets, ...Object.values(named)],
+  };
   return cluster ? { ...set, cluster } : set;
 }
 
@@ -79,10 +97,15 @@ export function findLocalSocket(namespaces: NamespaceSet, socketId: unknown): Io
 }
 
 /** The socket with that id here or, in a cluster, on another node; `undefined` when nobody knows it. */
-export function locateSocket(namespaces: NamespaceSet, socketId: unknown): SocketLocation | undefined {
+export function locateSocket(
+  namespaces: NamespaceSet,
+  socketId: unknown,
+): SocketLocation | undefined {
   const local = findLocalSocket(namespaces, socketId);
   if (local) return { local };
-  const remote = typeof socketId === "string" && socketId !== "" ? namespaces.cluster?.findRemote(socketId) : undefined;
+  const remote = typeof socketId === "string" && socketId !== ""
+    ? namespaces.cluster?.findRemote(socketId)
+    : undefined;
   return remote ? { remote } : undefined;
 }
 
@@ -90,7 +113,10 @@ export function locateSocket(namespaces: NamespaceSet, socketId: unknown): Socke
  * The namespace to address a socket through: a remote socket's own namespace (every node serves the same
  * ones), else `/`.
  */
-export function namespaceOf(namespaces: NamespaceSet, remote: RemoteSocketRef | undefined): IoNamespace {
+export function namespaceOf(
+  namespaces: NamespaceSet,
+  remote: RemoteSocketRef | undefined,
+): IoNamespace {
   return (remote && findNamespace(namespaces, remote.namespace)) || namespaces.main;
 }
 

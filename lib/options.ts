@@ -179,7 +179,14 @@ export interface IoOptions {
 export type ResolvedRedisOptions = Required<RedisAdapterOptions>;
 
 /** The keys of {@link IoOptions}, for strict checking (a key not listed is an error). */
-export const CORE_KEYS = ["transport", "socket", "namespaces", "entitySubscriptions", "adapter", "limits"] as const;
+export const CORE_KEYS = [
+  "transport",
+  "socket",
+  "namespaces",
+  "entitySubscriptions",
+  "adapter",
+  "limits",
+] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
 export interface ResolvedIoOptions {
@@ -202,14 +209,34 @@ export interface ResolvedIoOptions {
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
-  transport: { type: "auto", host: "0.0.0.0", port: 1338, polling: true, maxBackpressure: 1024 * 1024, drainTimeout: 5000, maxMessageSize: 1024 * 1024 },
+  transport: {
+    type: "auto",
+    host: "0.0.0.0",
+    port: 1338,
+    polling: true,
+    maxBackpressure: 1024 * 1024,
+    drainTimeout: 5000,
+    maxMessageSize: 1024 * 1024,
+  },
   path: "/socket.io",
   entitySubscriptions: { enabled: true, maxPerSocket: 100, allowedContentTypes: null },
   adapter: { type: "memory" },
-  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "strapi-io", requestsTimeout: 5000, heartbeatInterval: 5000, allowDegraded: false },
+  redis: {
+    url: "redis://127.0.0.1:6379",
+    keyPrefix: "strapi-io",
+    requestsTimeout: 5000,
+    heartbeatInterval: 5000,
+    allowDegraded: false,
+  },
   limits: {
     events: { rate: 50, burst: 100, disconnectAfter: 1000, maxPending: 8 },
-    connections: { maxPerNode: 50_000, maxPerAddress: 500, maxPerUser: 50, maxPerToken: 1000, trustProxy: false },
+    connections: {
+      maxPerNode: 50_000,
+      maxPerAddress: 500,
+      maxPerUser: 50,
+      maxPerToken: 1000,
+      trustProxy: false,
+    },
     maxPayload: 1_000_000,
   },
 } as const;
@@ -234,33 +261,64 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   expectKnownKeys(entity, Object.keys(DEFAULTS.entitySubscriptions), "entitySubscriptions");
 
   const type = transport.type ?? DEFAULTS.transport.type;
-  if (!TRANSPORT_TYPES.includes(type)) fail("transport.type", `one of ${TRANSPORT_TYPES.join(", ")}`, type);
+  if (!TRANSPORT_TYPES.includes(type)) {
+    fail("transport.type", `one of ${TRANSPORT_TYPES.join(", ")}`, type);
+  }
   const host = transport.host ?? DEFAULTS.transport.host;
   if (typeof host !== "string" || host === "") fail("transport.host", "a non-empty string", host);
   const port = transport.port ?? DEFAULTS.transport.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail("transport.port", "an integer from 0 to 65535", port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail("transport.port", "an integer from 0 to 65535", port);
+  }
   const polling = transport.polling ?? DEFAULTS.transport.polling;
   if (typeof polling !== "boolean") fail("transport.polling", "a boolean", polling);
-  const maxBackpressure = integerAtLeast(transport.maxBackpressure ?? DEFAULTS.transport.maxBackpressure, 1024, "transport.maxBackpressure", "an integer number of bytes");
-  const drainTimeout = integerAtLeast(transport.drainTimeout ?? DEFAULTS.transport.drainTimeout, 0, "transport.drainTimeout", "an integer number of milliseconds");
-  const maxMessageSize = integerAtLeast(transport.maxMessageSize ?? DEFAULTS.transport.maxMessageSize, 1024, "transport.maxMessageSize", "an integer number of bytes");
+  const maxBackpressure = integerAtLeast(
+    transport.maxBackpressure ?? DEFAULTS.transport.maxBackpressure,
+    1024,
+    "transport.maxBackpressure",
+    "an integer number of bytes",
+  );
+  const drainTimeout = integerAtLeast(
+    transport.drainTimeout ?? DEFAULTS.transport.drainTimeout,
+    0,
+    "transport.drainTimeout",
+    "an integer number of milliseconds",
+  );
+  const maxMessageSize = integerAtLeast(
+    transport.maxMessageSize ?? DEFAULTS.transport.maxMessageSize,
+    1024,
+    "transport.maxMessageSize",
+    "an integer number of bytes",
+  );
 
   const serverOptions = socket.serverOptions ?? {};
   expectPlainObject(serverOptions, "socket.serverOptions");
   if ("transports" in serverOptions) {
-    fail("socket.serverOptions.transports", "unset (use 'transport.polling' to switch long-polling)", serverOptions.transports);
+    fail(
+      "socket.serverOptions.transports",
+      "unset (use 'transport.polling' to switch long-polling)",
+      serverOptions.transports,
+    );
   }
   if ("maxHttpBufferSize" in serverOptions) {
-    fail("socket.serverOptions.maxHttpBufferSize", "unset (use 'limits.maxPayload')", serverOptions.maxHttpBufferSize);
+    fail(
+      "socket.serverOptions.maxHttpBufferSize",
+      "unset (use 'limits.maxPayload')",
+      serverOptions.maxHttpBufferSize,
+    );
   }
   const path = serverOptions.path ?? DEFAULTS.path;
-  if (typeof path !== "string" || !path.startsWith("/")) fail("socket.serverOptions.path", "a path starting with '/'", path);
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    fail("socket.serverOptions.path", "a path starting with '/'", path);
+  }
 
   const namespaces = options.namespaces ?? [];
   if (!Array.isArray(namespaces)) fail("namespaces", "an array of namespace names", namespaces);
   const namespaceNames = namespaces.map((name, index) => {
     const bare = typeof name === "string" ? name.replace(/^\//, "") : name;
-    if (typeof bare !== "string" || !NAMESPACE_NAME.test(bare)) fail(`namespaces[${index}]`, "a namespace name like 'chat'", name);
+    if (typeof bare !== "string" || !NAMESPACE_NAME.test(bare)) {
+      fail(`namespaces[${index}]`, "a namespace name like 'chat'", name);
+    }
     return bare as string;
   });
   const duplicate = namespaceNames.find((name, index) => namespaceNames.indexOf(name) !== index);
@@ -268,26 +326,51 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
 
   const enabled = entity.enabled ?? DEFAULTS.entitySubscriptions.enabled;
   if (typeof enabled !== "boolean") fail("entitySubscriptions.enabled", "a boolean", enabled);
-  const maxPerSocket = integerAtLeast(entity.maxPerSocket ?? DEFAULTS.entitySubscriptions.maxPerSocket, 1, "entitySubscriptions.maxPerSocket", "a positive integer");
+  const maxPerSocket = integerAtLeast(
+    entity.maxPerSocket ?? DEFAULTS.entitySubscriptions.maxPerSocket,
+    1,
+    "entitySubscriptions.maxPerSocket",
+    "a positive integer",
+  );
   const allowed = entity.allowedContentTypes ?? DEFAULTS.entitySubscriptions.allowedContentTypes;
-  if (allowed !== null && (!Array.isArray(allowed) || allowed.some((uid) => typeof uid !== "string" || uid === ""))) {
-    fail("entitySubscriptions.allowedContentTypes", "an array of content-type uids or null", allowed);
+  if (
+    allowed !== null &&
+    (!Array.isArray(allowed) || allowed.some((uid) => typeof uid !== "string" || uid === ""))
+  ) {
+    fail(
+      "entitySubscriptions.allowedContentTypes",
+      "an array of content-type uids or null",
+      allowed,
+    );
   }
 
   const adapter = resolveAdapter(options.adapter ?? DEFAULTS.adapter);
   if (adapter.type !== "memory" && "adapter" in serverOptions) {
-    fail("socket.serverOptions.adapter", `unset when 'adapter.type' is '${adapter.type}'`, "an adapter");
+    fail(
+      "socket.serverOptions.adapter",
+      `unset when 'adapter.type' is '${adapter.type}'`,
+      "an adapter",
+    );
   }
   if (adapter.type === "redis" && serverOptions.connectionStateRecovery !== undefined) {
     // Socket.IO would accept it and never recover a session: the pub/sub adapter stores no packets.
-    fail("socket.serverOptions.connectionStateRecovery", "unset when 'adapter.type' is 'redis' (the Redis pub/sub adapter keeps no packets to replay)", "an object");
+    fail(
+      "socket.serverOptions.connectionStateRecovery",
+      "unset when 'adapter.type' is 'redis' (the Redis pub/sub adapter keeps no packets to replay)",
+      "an object",
+    );
   }
   const limits = resolveLimits(options.limits ?? {});
 
   return {
     transport: { type, host, port, polling, maxBackpressure, drainTimeout, maxMessageSize },
     socket: {
-      serverOptions: { ...serverOptions, path, transports: polling ? ["websocket", "polling"] : ["websocket"], maxHttpBufferSize: limits.maxPayload },
+      serverOptions: {
+        ...serverOptions,
+        path,
+        transports: polling ? ["websocket", "polling"] : ["websocket"],
+        maxHttpBufferSize: limits.maxPayload,
+      },
     },
     namespaces: namespaceNames,
     entitySubscriptions: { enabled, maxPerSocket, allowedContentTypes: allowed },
@@ -308,39 +391,89 @@ function resolveLimits(limits: LimitOptions): ResolvedIoOptions["limits"] {
   const eventDefaults = DEFAULTS.limits.events;
   const connectionDefaults = DEFAULTS.limits.connections;
   const rate = events.rate ?? eventDefaults.rate;
-  if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0) fail("limits.events.rate", "a positive number of events per second", rate);
+  if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0) {
+    fail("limits.events.rate", "a positive number of events per second", rate);
+  }
   const trustProxy = connections.trustProxy ?? connectionDefaults.trustProxy;
-  if (typeof trustProxy !== "boolean") fail("limits.connections.trustProxy", "a boolean", trustProxy);
+  if (typeof trustProxy !== "boolean") {
+    fail("limits.connections.trustProxy", "a boolean", trustProxy);
+  }
   return {
     events: {
       rate,
-      burst: integerAtLeast(events.burst ?? eventDefaults.burst, 1, "limits.events.burst", "a positive integer"),
-      disconnectAfter: integerAtLeast(events.disconnectAfter ?? eventDefaults.disconnectAfter, 1, "limits.events.disconnectAfter", "a positive integer"),
-      maxPending: integerAtLeast(events.maxPending ?? eventDefaults.maxPending, 1, "limits.events.maxPending", "a positive integer"),
+      burst: integerAtLeast(
+        events.burst ?? eventDefaults.burst,
+        1,
+        "limits.events.burst",
+        "a positive integer",
+      ),
+      disconnectAfter: integerAtLeast(
+        events.disconnectAfter ?? eventDefaults.disconnectAfter,
+        1,
+        "limits.events.disconnectAfter",
+        "a positive integer",
+      ),
+      maxPending: integerAtLeast(
+        events.maxPending ?? eventDefaults.maxPending,
+        1,
+        "limits.events.maxPending",
+        "a positive integer",
+      ),
     },
     connections: {
-      maxPerNode: integerAtLeast(connections.maxPerNode ?? connectionDefaults.maxPerNode, 1, "limits.connections.maxPerNode", "a positive integer"),
-      maxPerAddress: integerAtLeast(connections.maxPerAddress ?? connectionDefaults.maxPerAddress, 1, "limits.connections.maxPerAddress", "a positive integer"),
-      maxPerUser: integerAtLeast(connections.maxPerUser ?? connectionDefaults.maxPerUser, 1, "limits.connections.maxPerUser", "a positive integer"),
-      maxPerToken: integerAtLeast(connections.maxPerToken ?? connectionDefaults.maxPerToken, 1, "limits.connections.maxPerToken", "a positive integer"),
+      maxPerNode: integerAtLeast(
+        connections.maxPerNode ?? connectionDefaults.maxPerNode,
+        1,
+        "limits.connections.maxPerNode",
+        "a positive integer",
+      ),
+      maxPerAddress: integerAtLeast(
+        connections.maxPerAddress ?? connectionDefaults.maxPerAddress,
+        1,
+        "limits.connections.maxPerAddress",
+        "a positive integer",
+      ),
+      maxPerUser: integerAtLeast(
+        connections.maxPerUser ?? connectionDefaults.maxPerUser,
+        1,
+        "limits.connections.maxPerUser",
+        "a positive integer",
+      ),
+      maxPerToken: integerAtLeast(
+        connections.maxPerToken ?? connectionDefaults.maxPerToken,
+        1,
+        "limits.connections.maxPerToken",
+        "a positive integer",
+      ),
       trustProxy,
     },
-    maxPayload: integerAtLeast(limits.maxPayload ?? DEFAULTS.limits.maxPayload, 1024, "limits.maxPayload", "an integer number of bytes"),
+    maxPayload: integerAtLeast(
+      limits.maxPayload ?? DEFAULTS.limits.maxPayload,
+      1024,
+      "limits.maxPayload",
+      "an integer number of bytes",
+    ),
   };
 }
 
 /** `value` when it is an integer of at least `min`; otherwise a config error naming `key`. */
 function integerAtLeast(value: unknown, min: number, key: string, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < min) fail(key, min > 1 ? `${what}, at least ${min}` : what, value);
+  if (!Number.isInteger(value) || (value as number) < min) {
+    fail(key, min > 1 ? `${what}, at least ${min}` : what, value);
+  }
   return value as number;
 }
 
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
 const KEY_PREFIX = /^[A-Za-z0-9_\-.:]+$/;
 
-function resolveAdapter(adapter: MemoryAdapterOptions | RedisAdapterOptions): ResolvedIoOptions["adapter"] {
+function resolveAdapter(
+  adapter: MemoryAdapterOptions | RedisAdapterOptions,
+): ResolvedIoOptions["adapter"] {
   expectPlainObject(adapter, "adapter");
-  if (!ADAPTER_TYPES.includes(adapter.type)) fail("adapter.type", `one of ${ADAPTER_TYPES.join(", ")}`, adapter.type);
+  if (!ADAPTER_TYPES.includes(adapter.type)) {
+    fail("adapter.type", `one of ${ADAPTER_TYPES.join(", ")}`, adapter.type);
+  }
   if (adapter.type === "memory") {
     expectKnownKeys(adapter, ["type"], "adapter");
     return { type: "memory" };
@@ -348,16 +481,46 @@ function resolveAdapter(adapter: MemoryAdapterOptions | RedisAdapterOptions): Re
   const defaults = DEFAULTS.redis;
   expectKnownKeys(adapter, ["type", ...Object.keys(defaults), "subscriberUrl"], "adapter");
   const url = adapter.url ?? defaults.url;
-  if (typeof url !== "string" || !REDIS_URL.test(url)) fail("adapter.url", "a redis:// or rediss:// URL", url);
+  if (typeof url !== "string" || !REDIS_URL.test(url)) {
+    fail("adapter.url", "a redis:// or rediss:// URL", url);
+  }
   const subscriberUrl = adapter.subscriberUrl ?? url;
-  if (typeof subscriberUrl !== "string" || !REDIS_URL.test(subscriberUrl)) fail("adapter.subscriberUrl", "a redis:// or rediss:// URL", subscriberUrl);
+  if (typeof subscriberUrl !== "string" || !REDIS_URL.test(subscriberUrl)) {
+    fail("adapter.subscriberUrl", "a redis:// or rediss:// URL", subscriberUrl);
+  }
   const keyPrefix = adapter.keyPrefix ?? defaults.keyPrefix;
-  if (typeof keyPrefix !== "string" || !KEY_PREFIX.test(keyPrefix)) fail("adapter.keyPrefix", "a non-empty string of letters, digits, '_', '-', '.', ':'", keyPrefix);
+  if (typeof keyPrefix !== "string" || !KEY_PREFIX.test(keyPrefix)) {
+    fail(
+      "adapter.keyPrefix",
+      "a non-empty string of letters, digits, '_', '-', '.', ':'",
+      keyPrefix,
+    );
+  }
   const requestsTimeout = adapter.requestsTimeout ?? defaults.requestsTimeout;
-  if (!Number.isInteger(requestsTimeout) || requestsTimeout < 100) fail("adapter.requestsTimeout", "an integer number of milliseconds, at least 100", requestsTimeout);
+  if (!Number.isInteger(requestsTimeout) || requestsTimeout < 100) {
+    fail(
+      "adapter.requestsTimeout",
+      "an integer number of milliseconds, at least 100",
+      requestsTimeout,
+    );
+  }
   const heartbeatInterval = adapter.heartbeatInterval ?? defaults.heartbeatInterval;
-  if (!Number.isInteger(heartbeatInterval) || heartbeatInterval < 50) fail("adapter.heartbeatInterval", "an integer number of milliseconds, at least 50", heartbeatInterval);
+  if (!Number.isInteger(heartbeatInterval) || heartbeatInterval < 50) {
+    fail(
+      "adapter.heartbeatInterval",
+      "an integer number of milliseconds, at least 50",
+      heartbeatInterval,
+    );
+  }
   const allowDegraded = adapter.allowDegraded ?? defaults.allowDegraded;
   if (typeof allowDegraded !== "boolean") fail("adapter.allowDegraded", "a boolean", allowDegraded);
-  return { type: "redis", url, subscriberUrl, keyPrefix, requestsTimeout, heartbeatInterval, allowDegraded };
+  return {
+    type: "redis",
+    url,
+    subscriberUrl,
+    keyPrefix,
+    requestsTimeout,
+    heartbeatInterval,
+    allowDegraded,
+  };
 }

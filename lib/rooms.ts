@@ -10,7 +10,7 @@
  * @module
  */
 import { isInternalRoom } from "./room-names.ts";
-import { locateSocket, type NamespaceSet, namespaceOf } from "./namespace-set.ts";
+import { locateSocket, namespaceOf, type NamespaceSet } from "./namespace-set.ts";
 import { errorMessage } from "./logger.ts";
 import type { SocketData, SocketInfo } from "./types.ts";
 import { expectName } from "./validate.ts";
@@ -25,7 +25,12 @@ export function leaveRoom(namespaces: NamespaceSet, socketId: string, room: stri
   return changeMembership(namespaces, socketId, room, "leave");
 }
 
-function changeMembership(namespaces: NamespaceSet, socketId: string, room: string, change: "join" | "leave"): boolean {
+function changeMembership(
+  namespaces: NamespaceSet,
+  socketId: string,
+  room: string,
+  change: "join" | "leave",
+): boolean {
   expectName(room, `${change}Room()`, "room");
   const where = locateSocket(namespaces, socketId);
   if (!where) return false;
@@ -41,7 +46,10 @@ function changeMembership(namespaces: NamespaceSet, socketId: string, room: stri
 }
 
 /** Every socket in `room`, in every served namespace, as the adapter reports them (cluster-wide with one). */
-export async function getSocketsInRoom(namespaces: NamespaceSet, room: string): Promise<SocketInfo[]> {
+export async function getSocketsInRoom(
+  namespaces: NamespaceSet,
+  room: string,
+): Promise<SocketInfo[]> {
   expectName(room, "getSocketsInRoom()", "room");
   const sockets = await fetchEverywhere(namespaces, room, "getSocketsInRoom()");
   return sockets.map((socket) => socketInfo(socket.id, socket.data, socket.rooms));
@@ -51,9 +59,15 @@ export async function getSocketsInRoom(namespaces: NamespaceSet, room: string): 
  * The sockets in `room` in every served namespace, on every node. In a cluster, rejects when a node does
  * not answer within `adapter.requestsTimeout` or Redis is unreachable (a partial list would look complete).
  */
-export async function fetchEverywhere(namespaces: NamespaceSet, room: string, method: string): Promise<Array<{ id: string; data: SocketData; rooms: Set<string> }>> {
+export async function fetchEverywhere(
+  namespaces: NamespaceSet,
+  room: string,
+  method: string,
+): Promise<Array<{ id: string; data: SocketData; rooms: Set<string> }>> {
   try {
-    const perNamespace = await Promise.all(namespaces.all.map((namespace) => namespace.in(room).fetchSockets()));
+    const perNamespace = await Promise.all(
+      namespaces.all.map((namespace) => namespace.in(room).fetchSockets()),
+    );
     return perNamespace.flat();
   } catch (error) {
     if (!namespaces.cluster) throw error;
@@ -62,8 +76,15 @@ export async function fetchEverywhere(namespaces: NamespaceSet, room: string, me
 }
 
 /** The public view of a socket: internal audience rooms and its own id room left out. */
-export function socketInfo(id: string, data: SocketData | undefined, rooms: Iterable<string>): SocketInfo {
-  const info: SocketInfo = { id, rooms: [...rooms].filter((room) => room !== id && !isInternalRoom(room)) };
+export function socketInfo(
+  id: string,
+  data: SocketData | undefined,
+  rooms: Iterable<string>,
+): SocketInfo {
+  const info: SocketInfo = {
+    id,
+    rooms: [...rooms].filter((room) => room !== id && !isInternalRoom(room)),
+  };
   if (data?.userId !== undefined) info.userId = data.userId;
   if (data?.role !== undefined) info.role = data.role;
   return info;

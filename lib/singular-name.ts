@@ -18,18 +18,32 @@ import { singularNameInUid } from "./validate.ts";
 export function singularNameOf(schema: string | ContentTypeSchema): string {
   if (typeof schema === "string") return nameInUid(schema, "'schema'");
   if (typeof schema !== "object" || schema === null) {
-    throw new TypeError(`emit(): 'schema' must be a content-type uid or a schema object, got ${describe(schema)}`);
+    throw new TypeError(
+      `emit(): 'schema' must be a content-type uid or a schema object, got ${describe(schema)}`,
+    );
   }
   const singularName = (schema.info as ContentTypeSchema["info"] | undefined)?.singularName;
-  if (singularName === undefined && schema.uid !== undefined) return nameInUid(schema.uid, "'schema.uid'");
+  if (singularName === undefined && schema.uid !== undefined) {
+    return nameInUid(schema.uid, "'schema.uid'");
+  }
   if (typeof singularName !== "string" || singularName === "") {
-    throw new TypeError(`emit(): 'schema' must be a content-type uid or a schema object with info.singularName or a uid, got info.singularName ${describe(singularName)}`);
+    throw new TypeError(
+      `emit(): 'schema' must be a content-type uid or a schema object with info.singularName or a uid, got info.singularName ${
+        describe(singularName)
+      }`,
+    );
   }
   return singularName;
 }
 
 function nameInUid(uid: unknown, argument: string): string {
   const name = singularNameInUid(uid);
-  if (name === undefined) throw new TypeError(`emit(): ${argument} must be a content-type uid like 'api::article.article', got ${describe(uid)}`);
+  if (name === undefined) {
+    throw new TypeError(
+      `emit(): ${argument} must be a content-type uid like 'api::article.article', got ${
+        describe(uid)
+      }`,
+    );
+  }
   return name;
 }

@@ -70,7 +70,14 @@ export interface EntitySubscriptionResult {
  * - `invalid_request`: the payload does not have the documented shape;
  * - `handler_failed`: the handler threw or rejected (`error` is its message).
  */
-export type ClientEventRefusalCode = "rate_limited" | "too_many_pending" | "invalid_event" | "reserved_event" | "unknown_event" | "invalid_request" | "handler_failed";
+export type ClientEventRefusalCode =
+  | "rate_limited"
+  | "too_many_pending"
+  | "invalid_event"
+  | "reserved_event"
+  | "unknown_event"
+  | "invalid_request"
+  | "handler_failed";
 
 /** The acknowledgement of a refused client event. */
 export interface ClientEventRefusal {
@@ -127,8 +134,14 @@ export interface ServerToClientEvents {
 
 /** Events a client may send; custom ones come from the plugin's `events` config. */
 export interface ClientToServerEvents {
-  "subscribe-entity": (request: EntitySubscriptionRequest, ack: (result: EntitySubscriptionResult) => void) => void;
-  "unsubscribe-entity": (request: EntitySubscriptionRequest, ack: (result: EntitySubscriptionResult) => void) => void;
+  "subscribe-entity": (
+    request: EntitySubscriptionRequest,
+    ack: (result: EntitySubscriptionResult) => void,
+  ) => void;
+  "unsubscribe-entity": (
+    request: EntitySubscriptionRequest,
+    ack: (result: EntitySubscriptionResult) => void,
+  ) => void;
   "get-entity-subscriptions": (ack: (result: EntitySubscriptionsResult) => void) => void;
   [event: string]: (...args: any[]) => void;
 }
@@ -141,11 +154,26 @@ export interface InterServerEvents {
 }
 
 /** The typed Socket.IO server behind `$io.server`. */
-export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type IoServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 /** A typed namespace of `$io.namespaces`. */
-export type IoNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type IoNamespace = Namespace<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 /** A typed server-side socket. */
-export type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type IoSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 
 /** The public surface of `strapi.$io` (DESIGN.md, "The public surface"). */
 export interface SocketIO {
@@ -175,18 +203,29 @@ export interface SocketIO {
    */
   disconnectSocket(socketId: string, reason?: string): boolean;
   /** Makes a socket follow one entity, after checking it exists and the socket may read it. */
-  subscribeToEntity(socketId: string, uid: string, id: string | number): Promise<EntitySubscriptionResult>;
+  subscribeToEntity(
+    socketId: string,
+    uid: string,
+    id: string | number,
+  ): Promise<EntitySubscriptionResult>;
   /**
    * Stops a socket following one entity. For a socket on another node, answers from the cluster
    * directory's copy of its subscriptions and sends the request to its node.
    */
-  unsubscribeFromEntity(socketId: string, uid: string, id: string | number): EntitySubscriptionResult;
+  unsubscribeFromEntity(
+    socketId: string,
+    uid: string,
+    id: string | number,
+  ): EntitySubscriptionResult;
   /** The entities a socket follows (for a socket on another node: as its node last announced them). */
   getEntitySubscriptions(socketId: string): EntitySubscriptionsResult;
   /** Sends to the sockets following that entity. */
   emitToEntity(uid: string, id: string | number, event: string, data: unknown): void;
   /** The sockets following that entity, with their user. */
-  getEntityRoomSockets(uid: string, id: string | number): Promise<Array<{ id: string; user: Record<string, unknown> | null }>>;
+  getEntityRoomSockets(
+    uid: string,
+    id: string | number,
+  ): Promise<Array<{ id: string; user: Record<string, unknown> | null }>>;
   /** The Socket.IO server. */
   readonly server: IoServer;
   /** The configured namespaces, by name (without the leading slash). */

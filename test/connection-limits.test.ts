@@ -28,8 +28,13 @@ for (const transport of TRANSPORTS) {
         // Socket.IO itself closes a connection that sends CONNECT for a namespace it is already connected to.
         await raw.closed;
         assert.equal(sockets, 1);
-        const refusals = raw.frames.filter((frame) => frame.startsWith("44")).map((frame) => (JSON.parse(frame.slice(2)) as { data: { code: string } }).data.code);
-        assert.ok(refusals.every((code) => code === "namespace_already_connected"), JSON.stringify(refusals));
+        const refusals = raw.frames.filter((frame) => frame.startsWith("44")).map((frame) =>
+          (JSON.parse(frame.slice(2)) as { data: { code: string } }).data.code
+        );
+        assert.ok(
+          refusals.every((code) => code === "namespace_already_connected"),
+          JSON.stringify(refusals),
+        );
         assert.equal(raw.frames.filter((frame) => frame.startsWith("40{")).length, 1);
       } finally {
         raw.close();
@@ -63,7 +68,9 @@ for (const transport of TRANSPORTS) {
         await until(() => h.io.server.sockets.sockets.size === 0, "the socket left");
         const before = raw.frames.length;
         raw.send("40");
-        await raw.waitFor((frame) => frame.startsWith("40{") && raw.frames.indexOf(frame) >= before);
+        await raw.waitFor((frame) =>
+          frame.startsWith("40{") && raw.frames.indexOf(frame) >= before
+        );
         assert.equal(h.io.server.sockets.sockets.size, 1);
       } finally {
         raw.close();
@@ -106,8 +113,16 @@ for (const transport of TRANSPORTS) {
       const raws: RawClient[] = [];
       try {
         for (let i = 0; i < 6; i += 1) raws.push(await rawClient(h.url));
-        await assert.rejects(rawClient(h.url).then((raw) => (raws.push(raw), raw.closed)).then(() => Promise.reject(new Error("closed"))), /closed|timed out|socket hang up|Unexpected/);
-        await until(() => (h.io.server.engine as { clientsCount: number }).clientsCount === 6, "the seventh connection was closed");
+        await assert.rejects(
+          rawClient(h.url).then((raw) => (raws.push(raw), raw.closed)).then(() =>
+            Promise.reject(new Error("closed"))
+          ),
+          /closed|timed out|socket hang up|Unexpected/,
+        );
+        await until(
+          () => (h.io.server.engine as { clientsCount: number }).clientsCount === 6,
+          "the seventh connection was closed",
+        );
       } finally {
         for (const raw of raws) raw.close();
         await h.cleanup();

@@ -5,10 +5,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Server } from "socket.io";
-import { HandshakeError, type AccessPolicy } from "../lib/access-policy.ts";
+import { type AccessPolicy, HandshakeError } from "../lib/access-policy.ts";
 import { audienceRoom } from "../lib/room-names.ts";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult } from "../lib/types.ts";
-import { collect, type Harness, nextEvent, request, startHarness, TRANSPORTS, untilMarker } from "./support/harness.ts";
+import {
+  collect,
+  type Harness,
+  nextEvent,
+  request,
+  startHarness,
+  TRANSPORTS,
+  untilMarker,
+} from "./support/harness.ts";
 
 /** A policy with two audiences, chosen by the client's `auth.audience`; refuses `auth.refuse`. */
 const audiencePolicy: AccessPolicy = {
@@ -16,21 +24,34 @@ const audiencePolicy: AccessPolicy = {
     const auth = socket.handshake.auth as { audience?: string; refuse?: boolean; userId?: number };
     if (auth.refuse) throw new HandshakeError("forbidden", "Refused by the test policy");
     const audiences = auth.audience ? [auth.audience] : [];
-    return { role: auth.audience ?? "public", audiences, userId: auth.userId, user: auth.userId ? { id: auth.userId } : null };
+    return {
+      role: auth.audience ?? "public",
+      audiences,
+      userId: auth.userId,
+      user: auth.userId ? { id: auth.userId } : null,
+    };
   },
   deliveries: async (_event, _schema, data) => [
     { to: { rooms: [audienceRoom("editors")] }, payload: { data } },
-    { to: { rooms: [audienceRoom("readers")] }, payload: { data: { ...(data as object), secret: undefined } } },
+    {
+      to: { rooms: [audienceRoom("readers")] },
+      payload: { data: { ...(data as object), secret: undefined } },
+    },
   ],
   authorizeEntity: async (identity, _uid, id) =>
-    identity.role === "readers" && id === "forbidden" ? { allowed: false, error: "Forbidden: cannot read this entity" } : { allowed: true, id: String(id) },
+    identity.role === "readers" && id === "forbidden"
+      ? { allowed: false, error: "Forbidden: cannot read this entity" }
+      : { allowed: true, id: String(id) },
 };
 
 for (const transport of TRANSPORTS) {
   describe(`$io core over ${transport}`, () => {
     let h: Harness;
     before(async () => {
-      h = await startHarness(transport, { namespaces: ["chat"], entitySubscriptions: { maxPerSocket: 3 } });
+      h = await startHarness(transport, {
+        namespaces: ["chat"],
+        entitySubscriptions: { maxPerSocket: 3 },
+      });
     });
     after(() => h.cleanup());
 
@@ -69,8 +90,14 @@ for (const transport of TRANSPORTS) {
     });
 
     it("raw() rejects a bad event or room name with a TypeError naming the argument", async () => {
-      await assert.rejects(h.io.raw({ event: "", data: 1 }), { name: "TypeError", message: /raw\(\): 'event'/ });
-      await assert.rejects(h.io.raw({ event: "x", rooms: ["ok", ""], data: 1 }), { name: "TypeError", message: /'rooms\[1\]'/ });
+      await assert.rejects(h.io.raw({ event: "", data: 1 }), {
+        name: "TypeError",
+        message: /raw\(\): 'event'/,
+      });
+      await assert.rejects(h.io.raw({ event: "x", rooms: ["ok", ""], data: 1 }), {
+        name: "TypeError",
+        message: /'rooms\[1\]'/,
+      });
       await assert.rejects(h.io.raw({ event: 42 as unknown as string, data: 1 }), TypeError);
     });
 
@@ -78,8 +105,14 @@ for (const transport of TRANSPORTS) {
       assert.equal(h.io.joinRoom("no-such-socket", "room"), false);
       assert.equal(h.io.leaveRoom("no-such-socket", "room"), false);
       assert.equal(h.io.joinRoom(undefined as unknown as string, "room"), false);
-      assert.throws(() => h.io.joinRoom("x", ""), { name: "TypeError", message: /joinRoom\(\): 'room'/ });
-      assert.throws(() => h.io.leaveRoom("x", 7 as unknown as string), { name: "TypeError", message: /leaveRoom\(\): 'room'/ });
+      assert.throws(() => h.io.joinRoom("x", ""), {
+        name: "TypeError",
+        message: /joinRoom\(\): 'room'/,
+      });
+      assert.throws(() => h.io.leaveRoom("x", 7 as unknown as string), {
+        name: "TypeError",
+        message: /leaveRoom\(\): 'room'/,
+      });
     });
 
     it("leaveRoom() stops room deliveries", async () => {
@@ -117,7 +150,10 @@ for (const transport of TRANSPORTS) {
       await untilMarker(h.io, bystander);
       assert.deepEqual(seen, []);
       assert.doesNotThrow(() => h.io.sendPrivateMessage("unknown-id", "dm", 1));
-      assert.throws(() => h.io.sendPrivateMessage(target.id!, "", 1), { name: "TypeError", message: /'event'/ });
+      assert.throws(() => h.io.sendPrivateMessage(target.id!, "", 1), {
+        name: "TypeError",
+        message: /'event'/,
+      });
     });
 
     it("broadcast() reaches everyone except that socket", async () => {
@@ -142,7 +178,10 @@ for (const transport of TRANSPORTS) {
       assert.equal(await again, 2);
       await untilMarker(h.io, inMain);
       assert.deepEqual(seenMain, []);
-      assert.throws(() => h.io.emitToNamespace("nope", "ns", 1), { name: "TypeError", message: /configured namespace/ });
+      assert.throws(() => h.io.emitToNamespace("nope", "ns", 1), {
+        name: "TypeError",
+        message: /configured namespace/,
+      });
       assert.throws(() => h.io.emitToNamespace("", "ns", 1), TypeError);
     });
 
@@ -166,35 +205,69 @@ for (const transport of TRANSPORTS) {
     it("emit() sends <singularName>:<event> wrapped as { data } (open policy)", async () => {
       const socket = await h.client();
       const byUid = nextEvent(socket, "article:create");
-      await h.io.emit({ event: "create", schema: "api::article.article", data: { documentId: "d1", title: "T" } });
+      await h.io.emit({
+        event: "create",
+        schema: "api::article.article",
+        data: { documentId: "d1", title: "T" },
+      });
       assert.deepEqual(await byUid, { data: { documentId: "d1", title: "T" } });
       const bySchema = nextEvent(socket, "note:update");
-      await h.io.emit({ event: "update", schema: { info: { singularName: "note" } }, data: { documentId: "n1" } });
+      await h.io.emit({
+        event: "update",
+        schema: { info: { singularName: "note" } },
+        data: { documentId: "n1" },
+      });
       assert.deepEqual(await bySchema, { data: { documentId: "n1" } });
     });
 
     it("emit() rejects a bad event or schema with a TypeError", async () => {
       await assert.rejects(h.io.emit({ event: "", schema: "api::a.a", data: {} }), TypeError);
-      await assert.rejects(h.io.emit({ event: "create", schema: "not-a-uid", data: {} }), { name: "TypeError", message: /'schema'/ });
-      await assert.rejects(h.io.emit({ event: "create", schema: {} as never, data: {} }), TypeError);
+      await assert.rejects(h.io.emit({ event: "create", schema: "not-a-uid", data: {} }), {
+        name: "TypeError",
+        message: /'schema'/,
+      });
+      await assert.rejects(
+        h.io.emit({ event: "create", schema: {} as never, data: {} }),
+        TypeError,
+      );
     });
 
     it("subscribeToEntity() follows an entity; emitToEntity() reaches only its subscribers", async () => {
       const [follower, other] = await Promise.all([h.client(), h.client()]);
       const result = await h.io.subscribeToEntity(follower.id!, "api::article.article", "doc-1");
-      assert.deepEqual(result, { success: true, room: "entity:api::article.article:doc-1", uid: "api::article.article", id: "doc-1" });
+      assert.deepEqual(result, {
+        success: true,
+        room: "entity:api::article.article:doc-1",
+        uid: "api::article.article",
+        id: "doc-1",
+      });
       const seenOther = collect(other, "article:update");
       const got = nextEvent(follower, "article:update");
-      h.io.emitToEntity("api::article.article", "doc-1", "article:update", { data: { documentId: "doc-1" } });
+      h.io.emitToEntity("api::article.article", "doc-1", "article:update", {
+        data: { documentId: "doc-1" },
+      });
       assert.deepEqual(await got, { data: { documentId: "doc-1" } });
       await untilMarker(h.io, other);
       assert.deepEqual(seenOther, []);
 
       const subscriptions = h.io.getEntitySubscriptions(follower.id!);
-      assert.deepEqual(subscriptions, { success: true, subscriptions: [{ uid: "api::article.article", id: "doc-1", room: "entity:api::article.article:doc-1" }] });
-      assert.deepEqual(await h.io.getEntityRoomSockets("api::article.article", "doc-1"), [{ id: follower.id, user: null }]);
+      assert.deepEqual(subscriptions, {
+        success: true,
+        subscriptions: [{
+          uid: "api::article.article",
+          id: "doc-1",
+          room: "entity:api::article.article:doc-1",
+        }],
+      });
+      assert.deepEqual(await h.io.getEntityRoomSockets("api::article.article", "doc-1"), [{
+        id: follower.id,
+        user: null,
+      }]);
 
-      assert.equal(h.io.unsubscribeFromEntity(follower.id!, "api::article.article", "doc-1").success, true);
+      assert.equal(
+        h.io.unsubscribeFromEntity(follower.id!, "api::article.article", "doc-1").success,
+        true,
+      );
       assert.deepEqual(h.io.getEntitySubscriptions(follower.id!).subscriptions, []);
       assert.deepEqual(await h.io.getEntityRoomSockets("api::article.article", "doc-1"), []);
       const again = h.io.unsubscribeFromEntity(follower.id!, "api::article.article", "doc-1");
@@ -203,22 +276,42 @@ for (const transport of TRANSPORTS) {
     });
 
     it("entity subscription methods answer { success: false, error } for unknown sockets and bad ids", async () => {
-      assert.deepEqual((await h.io.subscribeToEntity("nope", "api::article.article", "1")).success, false);
-      assert.match((await h.io.subscribeToEntity("nope", "api::article.article", "1")).error!, /not found/);
+      assert.deepEqual(
+        (await h.io.subscribeToEntity("nope", "api::article.article", "1")).success,
+        false,
+      );
+      assert.match(
+        (await h.io.subscribeToEntity("nope", "api::article.article", "1")).error!,
+        /not found/,
+      );
       assert.equal(h.io.unsubscribeFromEntity("nope", "api::article.article", "1").success, false);
       assert.equal(h.io.getEntitySubscriptions("nope").success, false);
       const socket = await h.client();
       assert.match((await h.io.subscribeToEntity(socket.id!, "article", "1")).error!, /'uid'/);
-      assert.match((await h.io.subscribeToEntity(socket.id!, "api::article.article", "")).error!, /'id'/);
-      assert.match((await h.io.subscribeToEntity(socket.id!, "api::article.article", -3)).error!, /'id'/);
+      assert.match(
+        (await h.io.subscribeToEntity(socket.id!, "api::article.article", "")).error!,
+        /'id'/,
+      );
+      assert.match(
+        (await h.io.subscribeToEntity(socket.id!, "api::article.article", -3)).error!,
+        /'id'/,
+      );
       assert.throws(() => h.io.emitToEntity("api::article.article", "1", "", {}), TypeError);
       await assert.rejects(h.io.getEntityRoomSockets("", "1"), TypeError);
     });
 
     it("subscribeToEntity() holds the per-socket limit and is idempotent", async () => {
       const socket = await h.client();
-      for (const id of ["a", "b", "c"]) assert.equal((await h.io.subscribeToEntity(socket.id!, "api::article.article", id)).success, true);
-      assert.equal((await h.io.subscribeToEntity(socket.id!, "api::article.article", "a")).success, true);
+      for (const id of ["a", "b", "c"]) {
+        assert.equal(
+          (await h.io.subscribeToEntity(socket.id!, "api::article.article", id)).success,
+          true,
+        );
+      }
+      assert.equal(
+        (await h.io.subscribeToEntity(socket.id!, "api::article.article", "a")).success,
+        true,
+      );
       const over = await h.io.subscribeToEntity(socket.id!, "api::article.article", "d");
       assert.equal(over.success, false);
       assert.match(over.error!, /limit/);
@@ -227,20 +320,42 @@ for (const transport of TRANSPORTS) {
 
     it("client events subscribe-entity / get-entity-subscriptions / unsubscribe-entity are acknowledged", async () => {
       const socket = await h.client();
-      const subscribed = await request<EntitySubscriptionResult>(socket, "subscribe-entity", { uid: "api::article.article", id: "c1" });
-      assert.deepEqual(subscribed, { success: true, room: "entity:api::article.article:c1", uid: "api::article.article", id: "c1" });
+      const subscribed = await request<EntitySubscriptionResult>(socket, "subscribe-entity", {
+        uid: "api::article.article",
+        id: "c1",
+      });
+      assert.deepEqual(subscribed, {
+        success: true,
+        room: "entity:api::article.article:c1",
+        uid: "api::article.article",
+        id: "c1",
+      });
       const got = nextEvent(socket, "article:publish");
-      h.io.emitToEntity("api::article.article", "c1", "article:publish", { data: { documentId: "c1" } });
+      h.io.emitToEntity("api::article.article", "c1", "article:publish", {
+        data: { documentId: "c1" },
+      });
       assert.deepEqual(await got, { data: { documentId: "c1" } });
       const listed = await request<EntitySubscriptionsResult>(socket, "get-entity-subscriptions");
-      assert.deepEqual(listed.subscriptions, [{ uid: "api::article.article", id: "c1", room: "entity:api::article.article:c1" }]);
-      const removed = await request<EntitySubscriptionResult>(socket, "unsubscribe-entity", { uid: "api::article.article", id: "c1" });
+      assert.deepEqual(listed.subscriptions, [{
+        uid: "api::article.article",
+        id: "c1",
+        room: "entity:api::article.article:c1",
+      }]);
+      const removed = await request<EntitySubscriptionResult>(socket, "unsubscribe-entity", {
+        uid: "api::article.article",
+        id: "c1",
+      });
       assert.equal(removed.success, true);
     });
 
     it("bad client events get an error acknowledgement and never crash the server", async () => {
       const socket = await h.client();
-      for (const payload of [null, 42, "text", [], { uid: 1, id: 2 }, { uid: "api::a.a" }, { uid: "api::a.a", id: { $gt: 1 } }]) {
+      for (
+        const payload of [null, 42, "text", [], { uid: 1, id: 2 }, { uid: "api::a.a" }, {
+          uid: "api::a.a",
+          id: { $gt: 1 },
+        }]
+      ) {
         const result = await request<EntitySubscriptionResult>(socket, "subscribe-entity", payload);
         assert.equal(result.success, false, `payload ${JSON.stringify(payload)}`);
         assert.equal(typeof result.error, "string");
@@ -248,16 +363,29 @@ for (const transport of TRANSPORTS) {
       socket.emit("subscribe-entity", { uid: "api::article.article", id: "x" }); // no ack: carried out, nothing to answer
       socket.emit("get-entity-subscriptions"); // no ack: nothing to answer
       socket.emit("some-unknown-event", { anything: true });
-      const stillAlive = await request<EntitySubscriptionsResult>(socket, "get-entity-subscriptions");
+      const stillAlive = await request<EntitySubscriptionsResult>(
+        socket,
+        "get-entity-subscriptions",
+      );
       assert.equal(stillAlive.success, true);
       // The subscription without an acknowledgement completes in its own time (the policy is asynchronous).
-      while (h.io.getEntitySubscriptions(socket.id!).subscriptions?.length !== 1) await new Promise((resolve) => setImmediate(resolve));
-      assert.deepEqual(h.io.getEntitySubscriptions(socket.id!).subscriptions, [{ uid: "api::article.article", id: "x", room: "entity:api::article.article:x" }]);
+      while (h.io.getEntitySubscriptions(socket.id!).subscriptions?.length !== 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual(h.io.getEntitySubscriptions(socket.id!).subscriptions, [{
+        uid: "api::article.article",
+        id: "x",
+        room: "entity:api::article.article:x",
+      }]);
     });
 
     it("an event nobody handles, sent with an acknowledgement, is answered with an error", async () => {
       const socket = await h.client();
-      assert.deepEqual(await request(socket, "no-such-event", { any: 1 }), { success: false, error: "Unknown event 'no-such-event'", code: "unknown_event" });
+      assert.deepEqual(await request(socket, "no-such-event", { any: 1 }), {
+        success: false,
+        error: "Unknown event 'no-such-event'",
+        code: "unknown_event",
+      });
     });
 
     it("long-polling is offered as a fallback by default, and fan-out reaches polling clients", async () => {
@@ -286,7 +414,10 @@ for (const transport of TRANSPORTS) {
         policy: {
           ...audiencePolicy,
           deliveries: async (_event, _schema, _data, reach) => {
-            reaches.push([reach!.has(audienceRoom("editors")), reach!.has(audienceRoom("readers"))]);
+            reaches.push([
+              reach!.has(audienceRoom("editors")),
+              reach!.has(audienceRoom("readers")),
+            ]);
             return [];
           },
         },
@@ -306,8 +437,15 @@ for (const transport of TRANSPORTS) {
       const outsider = await h.client();
       const seenOutsider = collect(outsider, "article:update");
       const seenEditor = collect(editor, "article:update");
-      const got = Promise.all([nextEvent(editor, "article:update"), nextEvent(reader, "article:update")]);
-      await h.io.emit({ event: "update", schema: "api::article.article", data: { documentId: "x", secret: "s" } });
+      const got = Promise.all([
+        nextEvent(editor, "article:update"),
+        nextEvent(reader, "article:update"),
+      ]);
+      await h.io.emit({
+        event: "update",
+        schema: "api::article.article",
+        data: { documentId: "x", secret: "s" },
+      });
       const [editorPayload, readerPayload] = await got;
       assert.deepEqual(editorPayload, { data: { documentId: "x", secret: "s" } });
       assert.deepEqual(readerPayload, { data: { documentId: "x" } });
@@ -327,15 +465,31 @@ for (const transport of TRANSPORTS) {
     it("getSocketsInRoom() and getEntityRoomSockets() report identity from the handshake", async () => {
       const socket = await h.client("/", { auth: { audience: "editors", userId: 7 } });
       h.io.joinRoom(socket.id!, "staff");
-      assert.deepEqual(await h.io.getSocketsInRoom("staff"), [{ id: socket.id, userId: 7, role: "editors", rooms: ["staff"] }]);
+      assert.deepEqual(await h.io.getSocketsInRoom("staff"), [{
+        id: socket.id,
+        userId: 7,
+        role: "editors",
+        rooms: ["staff"],
+      }]);
       await h.io.subscribeToEntity(socket.id!, "api::article.article", "e1");
-      assert.deepEqual(await h.io.getEntityRoomSockets("api::article.article", "e1"), [{ id: socket.id, user: { id: 7 } }]);
+      assert.deepEqual(await h.io.getEntityRoomSockets("api::article.article", "e1"), [{
+        id: socket.id,
+        user: { id: 7 },
+      }]);
     });
 
     it("subscribeToEntity() is refused when the policy refuses, with its reason", async () => {
       const reader = await h.client("/", { auth: { audience: "readers" } });
-      const refused = await request<EntitySubscriptionResult>(reader, "subscribe-entity", { uid: "api::article.article", id: "forbidden" });
-      assert.deepEqual(refused, { success: false, error: "Forbidden: cannot read this entity", uid: "api::article.article", id: "forbidden" });
+      const refused = await request<EntitySubscriptionResult>(reader, "subscribe-entity", {
+        uid: "api::article.article",
+        id: "forbidden",
+      });
+      assert.deepEqual(refused, {
+        success: false,
+        error: "Forbidden: cannot read this entity",
+        uid: "api::article.article",
+        id: "forbidden",
+      });
       assert.deepEqual(h.io.getEntitySubscriptions(reader.id!).subscriptions, []);
     });
   });

@@ -8,7 +8,9 @@ import { freePort, portIsFree } from "./support/ports.ts";
 
 /** Handles that keep the process alive, by kind (timers excluded: socket.io-client leaves unref'd ones). */
 function liveHandles(): string[] {
-  return process.getActiveResourcesInfo().filter((kind) => kind !== "Timeout" && kind !== "Immediate").sort();
+  return process.getActiveResourcesInfo().filter((kind) =>
+    kind !== "Timeout" && kind !== "Immediate"
+  ).sort();
 }
 
 for (const transport of TRANSPORTS) {
@@ -24,7 +26,11 @@ for (const transport of TRANSPORTS) {
         const { port } = h.io;
         await h.cleanup();
         await h.io.close(); // idempotent
-        assert.equal(await portIsFree(port), true, `port ${port} is free after close (round ${round})`);
+        assert.equal(
+          await portIsFree(port),
+          true,
+          `port ${port} is free after close (round ${round})`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(liveHandles(), baseline);
@@ -51,7 +57,10 @@ describe("lifecycle: a fixed port", () => {
 
   it("fails clearly when the port is taken", async () => {
     const taken = await startHarness("node-http");
-    await assert.rejects(startHarness("uws", { transport: { port: taken.io.port } }), /could not listen/);
+    await assert.rejects(
+      startHarness("uws", { transport: { port: taken.io.port } }),
+      /could not listen/,
+    );
     await taken.cleanup();
   });
 });

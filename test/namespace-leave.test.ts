@@ -44,16 +44,30 @@ for (const transport of TRANSPORTS) {
   describe(`a socket that leaves a namespace over ${transport}`, () => {
     it("logging out on a shared Manager (disconnect, new auth, connect) receives only what the new identity may", async () => {
       const h = await startHarness(transport, { namespaces: ["live"] }, { policy: audiencePolicy });
-      const manager = new Manager(h.url, { transports: ["websocket"], reconnection: false, forceNew: true });
+      const manager = new Manager(h.url, {
+        transports: ["websocket"],
+        reconnection: false,
+        forceNew: true,
+      });
       try {
         const live = manager.socket("/live");
         const main = manager.socket("/", { auth: { audience: "editors" } });
-        await Promise.all([live, main].map((socket) => new Promise<void>((resolve) => socket.once("connect", () => resolve()))));
+        await Promise.all(
+          [live, main].map((socket) =>
+            new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+          ),
+        );
         assert.equal(h.io.joinRoom(main.id!, "team"), true);
-        assert.equal((await h.io.subscribeToEntity(main.id!, "api::article.article", "d1")).success, true);
+        assert.equal(
+          (await h.io.subscribeToEntity(main.id!, "api::article.article", "d1")).success,
+          true,
+        );
 
         main.disconnect(); // a DISCONNECT packet for `/`; the WebSocket stays open for `/live`
-        await until(() => h.io.server.sockets.sockets.size === 0, "the server saw the socket leave");
+        await until(
+          () => h.io.server.sockets.sockets.size === 0,
+          "the server saw the socket leave",
+        );
         main.auth = { audience: "readers" };
         main.connect();
         await new Promise<void>((resolve) => main.once("connect", () => resolve()));
@@ -63,16 +77,26 @@ for (const transport of TRANSPORTS) {
         main.onAny((event, payload) => void received.push([event, payload]));
         await sendToEveryPath(h);
         await until(() => received.some(([event]) => event === "everyone"), "the marker arrived");
-        assert.deepEqual(received, [["article:update", { copy: "readers", data: { documentId: "d1" } }], ["everyone", 3]]);
+        assert.deepEqual(received, [["article:update", {
+          copy: "readers",
+          data: { documentId: "d1" },
+        }], ["everyone", 3]]);
       } finally {
         manager.engine.close();
         await h.cleanup();
       }
     });
 
-    for (const how of ["the client sends DISCONNECT", "the server disconnects the socket only"] as const) {
+    for (
+      const how of [
+        "the client sends DISCONNECT",
+        "the server disconnects the socket only",
+      ] as const
+    ) {
       it(`stops every delivery to it when ${how}, while the connection stays in another namespace`, async () => {
-        const h = await startHarness(transport, { namespaces: ["live"] }, { policy: audiencePolicy });
+        const h = await startHarness(transport, { namespaces: ["live"] }, {
+          policy: audiencePolicy,
+        });
         let raw: RawClient | undefined;
         try {
           raw = await rawClient(h.url);
@@ -85,7 +109,11 @@ for (const transport of TRANSPORTS) {
           await h.io.subscribeToEntity(socket!.id, "api::article.article", "d1");
           await sendToEveryPath(h);
           await raw.waitFor((frame) => frame.startsWith('42["everyone"'));
-          assert.equal(raw.frames.filter((frame) => frame.startsWith("42[")).length, 4, "before leaving: one frame per path");
+          assert.equal(
+            raw.frames.filter((frame) => frame.startsWith("42[")).length,
+            4,
+            "before leaving: one frame per path",
+          );
 
           if (how === "the client sends DISCONNECT") raw.send("41");
           else socket!.disconnect();
@@ -94,7 +122,9 @@ for (const transport of TRANSPORTS) {
           await sendToEveryPath(h);
           h.io.emitToNamespace("live", "marker", 4);
           await raw.waitFor((frame) => frame.startsWith('42/live,["marker"'));
-          assert.deepEqual(raw.frames.slice(before).filter((frame) => !/^([23]|41)$/.test(frame)), ['42/live,["marker",4]']);
+          assert.deepEqual(raw.frames.slice(before).filter((frame) => !/^([23]|41)$/.test(frame)), [
+            '42/live,["marker",4]',
+          ]);
         } finally {
           raw?.close();
           await h.cleanup();
@@ -106,7 +136,8 @@ for (const transport of TRANSPORTS) {
       let admit: (() => void) | undefined;
       const slow: AccessPolicy = {
         ...audiencePolicy,
-        identify: (socket) => new Promise((resolve) => (admit = () => resolve(audiencePolicy.identify(socket)))),
+        identify: (socket) =>
+          new Promise((resolve) => (admit = () => resolve(audiencePolicy.identify(socket)))),
       };
       const h = await startHarness(transport, {}, { policy: slow });
       const raw = await rawClient(h.url);
@@ -118,7 +149,12 @@ for (const transport of TRANSPORTS) {
         await raw.waitFor((frame) => frame.startsWith("40{"));
         await sendToEveryPath(h);
         await raw.waitFor((frame) => frame.startsWith('42["everyone"'));
-        assert.deepEqual(raw.frames.filter((frame) => frame.startsWith("42[")).map((frame) => JSON.parse(frame.slice(2))[0]), ["article:update", "everyone"]);
+        assert.deepEqual(
+          raw.frames.filter((frame) => frame.startsWith("42[")).map((frame) =>
+            JSON.parse(frame.slice(2))[0]
+          ),
+          ["article:update", "everyone"],
+        );
       } finally {
         raw.close();
         await h.cleanup();

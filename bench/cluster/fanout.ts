@@ -43,14 +43,23 @@ type Message = Record<string, any>;
 /** A `$io` node: emits bursts on request. */
 async function runNode(options: unknown): Promise<void> {
   const { createSocketIO } = await import("../../lib/io.ts");
-  const quiet = { debug() {}, info() {}, warn: (m: string) => console.warn(`[node ${process.pid}] ${m}`), error: (m: string) => console.error(`[node ${process.pid}] ${m}`) };
+  const quiet = {
+    debug() {},
+    info() {},
+    warn: (m: string) => console.warn(`[node ${process.pid}] ${m}`),
+    error: (m: string) => console.error(`[node ${process.pid}] ${m}`),
+  };
   const { BENCH_LIMITS } = await import("../scenario.ts");
-  const io = await createSocketIO({ ...(options as object), limits: BENCH_LIMITS } as never, { logger: quiet });
+  const io = await createSocketIO({ ...(options as object), limits: BENCH_LIMITS } as never, {
+    logger: quiet,
+  });
   let seq = 0;
   const pad = "x".repeat(PAYLOAD);
   process.on("message", async (message: Message) => {
     if (message.op === "burst") {
-      for (let i = 0; i < message.count; i += 1) await io.raw({ event: "tick", data: { seq: seq++, pad } });
+      for (let i = 0; i < message.count; i += 1) {
+        await io.raw({ event: "tick", data: { seq: seq++, pad } });
+      }
       process.send!({ id: message.id });
     } else if (message.op === "close") {
       await io.close();
@@ -86,8 +95,7 @@ async function runClients(ports: number[], perPort: number): Promise<void> {
           check();
         },
         closed: (_connection, why) => console.error(`[clients] a connection closed: ${why}`),
-      }),
-    ),
+      }))
   );
   process.on("message", (message: Message) => {
     if (message.op === "expect") {
@@ -110,7 +118,10 @@ interface Child {
 }
 
 async function startChild(args: string[]): Promise<Child> {
-  const child = fork(SELF, args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(SELF, args, {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const pending = new Map<number, (message: Message) => void>();
   let next = 0;
   const ready = await new Promise<Message>((resolve, reject) => {
@@ -118,7 +129,10 @@ async function startChild(args: string[]): Promise<Child> {
       if (message.ready) resolve(message);
       else pending.get(message.id)?.(message), pending.delete(message.id);
     });
-    child.once("exit", (code) => reject(new Error(`${args[0]} exited during start (code ${code})`)));
+    child.once(
+      "exit",
+      (code) => reject(new Error(`${args[0]} exited during start (code ${code})`)),
+    );
   });
   return {
     process: child,
@@ -150,8 +164,17 @@ function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  for (let attempt = 0; ; attempt += 1) {
+  const server = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], { stdio: "ignore" });
+  for (let attempt = 0;; attempt += 1) {
     try {
       execFileSync("redis-cli", ["-p", String(port), "ping"], { stdio: "ignore" });
       break;
@@ -190,11 +213,22 @@ interface Setup {
 }
 
 /** Starts the nodes of one configuration and its clients, and warms them up. */
-async function setUp(name: string, nodeOptions: unknown[], receivers: number[], emitter: number): Promise<Setup> {
-  const nodes = await Promise.all(nodeOptions.map((options) => startChild(["node", JSON.stringify(options)])));
+async function setUp(
+  name: string,
+  nodeOptions: unknown[],
+  receivers: number[],
+  emitter: number,
+): Promise<Setup> {
+  const nodes = await Promise.all(
+    nodeOptions.map((options) => startChild(["node", JSON.stringify(options)])),
+  );
   const ports = receivers.map((index) => nodes[index]!.ready.port as number);
   const totalClients = CLIENTS * 2;
-  const clients = await startChild(["clients", JSON.stringify(ports), String(totalClients / ports.length)]);
+  const clients = await startChild([
+    "clients",
+    JSON.stringify(ports),
+    String(totalClients / ports.length),
+  ]);
   let delivered = 0;
   const burst = async (count: number) => {
     const started = performance.now();
@@ -209,7 +243,9 @@ async function setUp(name: string, nodeOptions: unknown[], receivers: number[], 
     rep: async () => {
       const bursts: number[] = [];
       const started = performance.now();
-      for (let sent = 0; sent < EVENTS; sent += BATCH) bursts.push(await burst(Math.min(BATCH, EVENTS - sent)));
+      for (let sent = 0; sent < EVENTS; sent += BATCH) {
+        bursts.push(await burst(Math.min(BATCH, EVENTS - sent)));
+      }
       return { rate: (EVENTS * totalClients) / ((performance.now() - started) / 1000), bursts };
     },
     stop: async () => {
@@ -226,9 +262,26 @@ async function drive(): Promise<void> {
   const setups: Setup[] = [];
   try {
     setups.push(await setUp("single (1 node, in-memory adapter)", [{ transport }], [0], 0));
-    setups.push(await setUp("single+redis (1 node, Redis adapter)", [{ transport, adapter: adapter("bench-single") }], [0], 0));
+    setups.push(
+      await setUp(
+        "single+redis (1 node, Redis adapter)",
+        [{ transport, adapter: adapter("bench-single") }],
+        [0],
+        0,
+      ),
+    );
     const cluster = adapter("bench-cluster");
-    setups.push(await setUp("cluster (emit on A, clients on B and C)", [{ transport, adapter: cluster }, { transport, adapter: cluster }, { transport, adapter: cluster }], [1, 2], 0));
+    setups.push(
+      await setUp(
+        "cluster (emit on A, clients on B and C)",
+        [{ transport, adapter: cluster }, { transport, adapter: cluster }, {
+          transport,
+          adapter: cluster,
+        }],
+        [1, 2],
+        0,
+      ),
+    );
     // Repetitions interleave the configurations, so drift on a shared machine hits them alike.
     const rates = setups.map(() => [] as number[]);
     const bursts = setups.map(() => [] as number[]);
@@ -239,8 +292,14 @@ async function drive(): Promise<void> {
         bursts[index]!.push(...times);
       }
     }
-    const results = setups.map((setup, index) => ({ name: setup.name, deliveriesPerSecond: median(rates[index]!), burstMs: median(bursts[index]!) }));
-    for (const [index, setup] of setups.entries()) console.error(`${setup.name}: reps ${rates[index]!.map(Math.round).join(", ")} deliveries/s`);
+    const results = setups.map((setup, index) => ({
+      name: setup.name,
+      deliveriesPerSecond: median(rates[index]!),
+      burstMs: median(bursts[index]!),
+    }));
+    for (const [index, setup] of setups.entries()) {
+      console.error(`${setup.name}: reps ${rates[index]!.map(Math.round).join(", ")} deliveries/s`);
+    }
     report(results, redis.url);
   } finally {
     for (const setup of setups) await setup.stop();
@@ -252,7 +311,9 @@ function report(results: Measured[], redisUrl: string): void {
   const base = results[0]!.deliveriesPerSecond;
   const version = (name: string) => {
     try {
-      return JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), "utf8")).version as string;
+      return JSON.parse(
+        readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), "utf8"),
+      ).version as string;
     } catch {
       return "?";
     }
@@ -264,16 +325,29 @@ function report(results: Measured[], redisUrl: string): void {
       return "?";
     }
   })();
-  const redisVersion = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).match(/v=(\S+)/)?.[1] ?? "?";
+  const redisVersion =
+    execFileSync("redis-server", ["--version"], { encoding: "utf8" }).match(/v=(\S+)/)?.[1] ?? "?";
   const lines = [
-    `### Cross-node fan-out (${CLIENTS * 2} clients, ${EVENTS} events × ${REPS} reps, bursts of ${BATCH}, ${PAYLOAD} B payload)`,
+    `### Cross-node fan-out (${
+      CLIENTS * 2
+    } clients, ${EVENTS} events × ${REPS} reps, bursts of ${BATCH}, ${PAYLOAD} B payload)`,
     "",
     "| configuration | deliveries/s (median) | ratio to single | burst latency ms (median) |",
     "|---|---:|---:|---:|",
-    ...results.map((r) => `| ${r.name} | ${Math.round(r.deliveriesPerSecond)} | ${(r.deliveriesPerSecond / base).toFixed(2)} | ${r.burstMs.toFixed(2)} |`),
+    ...results.map((r) =>
+      `| ${r.name} | ${Math.round(r.deliveriesPerSecond)} | ${
+        (r.deliveriesPerSecond / base).toFixed(2)
+      } | ${r.burstMs.toFixed(2)} |`
+    ),
     "",
-    `- ${new Date().toISOString()}, commit ${commit} (plus uncommitted work), ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
-    `- Node ${process.version}; socket.io ${version("socket.io")}, @socket.io/redis-adapter ${version("@socket.io/redis-adapter")}, ioredis ${version("ioredis")}, uWebSockets.js ${version("uWebSockets.js")}; redis-server ${redisVersion} on loopback (${redisUrl})`,
+    `- ${new Date().toISOString()}, commit ${commit} (plus uncommitted work), ${cpus().length} × ${
+      cpus()[0]?.model ?? "?"
+    }, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `- Node ${process.version}; socket.io ${version("socket.io")}, @socket.io/redis-adapter ${
+      version("@socket.io/redis-adapter")
+    }, ioredis ${version("ioredis")}, uWebSockets.js ${
+      version("uWebSockets.js")
+    }; redis-server ${redisVersion} on loopback (${redisUrl})`,
     "- Every node, the load process and redis-server share the same cores: the cluster rows measure what crossing Redis costs, not what more machines would add.",
   ];
   console.log(lines.join("\n"));
@@ -281,5 +355,6 @@ function report(results: Measured[], redisUrl: string): void {
 
 const role = process.argv[2];
 if (role === "node") await runNode(JSON.parse(process.argv[3]!));
-else if (role === "clients") await runClients(JSON.parse(process.argv[3]!), Number(process.argv[4]));
-else await drive();
+else if (role === "clients") {
+  await runClients(JSON.parse(process.argv[3]!), Number(process.argv[4]));
+} else await drive();

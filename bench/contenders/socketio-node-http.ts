@@ -21,12 +21,15 @@ export async function start(connections: number): Promise<ContenderServer> {
   });
   await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   const address = httpServer.address();
-  if (address === null || typeof address === "string") throw new Error("bench: node:http did not bind a TCP port");
+  if (address === null || typeof address === "string") {
+    throw new Error("bench: node:http did not bind a TCP port");
+  }
   return {
     port: address.port,
     setups: () => setups,
     emit: (seq) => void io.emit(CONTENT_EVENT, { data: articleFor(seq) }),
-    emitToEntity: (seq) => void io.to(`entity:${entityOfEvent(seq, connections)}`).emit(CONTENT_EVENT, articleFor(seq)),
+    emitToEntity: (seq) =>
+      void io.to(`entity:${entityOfEvent(seq, connections)}`).emit(CONTENT_EVENT, articleFor(seq)),
     rawAll: (seq) => void io.emit(RAW_EVENT, articleFor(seq)),
     rawRoom: (seq) => void io.to(FEED_ROOM).emit(RAW_EVENT, articleFor(seq)),
     close: () => new Promise<void>((resolve) => io.close(() => resolve())),

@@ -15,10 +15,22 @@ interface UserData {
   query: string;
 }
 
-const OPEN_PACKET = `0${JSON.stringify({ sid: "bare", upgrades: [], pingInterval: 25000, pingTimeout: 20000, maxPayload: 1000000 })}`;
+const OPEN_PACKET = `0${
+  JSON.stringify({
+    sid: "bare",
+    upgrades: [],
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    maxPayload: 1000000,
+  })
+}`;
 
 /** A frame `42["<event>",<wrap>{"seq":<n>,...rest}]` split around the seq digits. */
-function frameParts(event: string, document: Record<string, unknown>, wrapInData: boolean): [string, string] {
+function frameParts(
+  event: string,
+  document: Record<string, unknown>,
+  wrapInData: boolean,
+): [string, string] {
   const rest = JSON.stringify(document).slice(1); // `"id":...}` (the object without its opening brace)
   const head = `42${JSON.stringify([event]).slice(0, -1)},${wrapInData ? '{"data":' : ""}{"seq":`;
   return [head, `,${rest}${wrapInData ? "}" : ""}]`];
@@ -54,7 +66,13 @@ export async function start(connections: number): Promise<ContenderServer> {
     },
   });
   const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
-    app.listen("127.0.0.1", 0, (socket) => (socket ? resolve(socket) : reject(new Error("bench: bare uWS could not listen"))));
+    app.listen(
+      "127.0.0.1",
+      0,
+      (
+        socket,
+      ) => (socket ? resolve(socket) : reject(new Error("bench: bare uWS could not listen"))),
+    );
   });
 
   const setFrames = PERMISSION_SETS.map((set) => ({
@@ -73,7 +91,8 @@ export async function start(connections: number): Promise<ContenderServer> {
         for (const topic of topics) app.publish(topic, frame);
       }
     },
-    emitToEntity: (seq) => void app.publish(`ent:${entityOfEvent(seq, connections)}`, `${entity[0]}${seq}${entity[1]}`),
+    emitToEntity: (seq) =>
+      void app.publish(`ent:${entityOfEvent(seq, connections)}`, `${entity[0]}${seq}${entity[1]}`),
     rawAll: (seq) => void app.publish("all", `${raw[0]}${seq}${raw[1]}`),
     rawRoom: (seq) => void app.publish("feed", `${raw[0]}${seq}${raw[1]}`),
     close: async () => {

@@ -31,7 +31,13 @@ import { createRequire } from "node:module";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { Audiences } from "../../lib/strapi/audiences.ts";
 import { bootStrapi } from "../../test/support/strapi.ts";
-import { createRole, createUser, grant, roleId, socketsFor } from "../../test/support/strapi-fixtures.ts";
+import {
+  createRole,
+  createUser,
+  grant,
+  roleId,
+  socketsFor,
+} from "../../test/support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const CATEGORY = "api::category.category";
@@ -57,7 +63,8 @@ const EXTRA = [
 ];
 if (EXTRA.length !== AUDIENCES) throw new Error("need one distinct extra action per role");
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const summary = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
   return { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) };
@@ -95,39 +102,66 @@ try {
     distinct.push(`bench-distinct-${i}`);
   }
   const sameJwts = await Promise.all(same.map(async (role) => (await createUser(app, role)).jwt));
-  const distinctJwts = await Promise.all(distinct.map(async (role) => (await createUser(app, role)).jwt));
+  const distinctJwts = await Promise.all(
+    distinct.map(async (role) => (await createUser(app, role)).jwt),
+  );
 
   // The document: an article with a category and an author, created and read back through the Document Service.
   const author = await createUser(app, "authenticated");
-  const category = await strapi.documents(CATEGORY).create({ data: { name: "Infrastructure", budget: 125000 } });
-  const body = "Realtime updates for a content API come down to three questions: who may receive an event, what each receiver may see, and how much it costs to tell them. ".repeat(4);
+  const category = await strapi.documents(CATEGORY).create({
+    data: { name: "Infrastructure", budget: 125000 },
+  });
+  const body =
+    "Realtime updates for a content API come down to three questions: who may receive an event, what each receiver may see, and how much it costs to tell them. "
+      .repeat(4);
   const created = await strapi.documents(ARTICLE).create({
-    data: { title: "Sanitizing content events once per permission set", body, internalNotes: "not for readers", category: category.id, author: author.id },
+    data: {
+      title: "Sanitizing content events once per permission set",
+      body,
+      internalNotes: "not for readers",
+      category: category.id,
+      author: author.id,
+    },
     status: "published",
   });
-  const data = await strapi.documents(ARTICLE).findOne({ documentId: created.documentId, status: "published", populate: ["category", "author"] });
-  if (!data?.category || !data?.author) throw new Error("the article must carry its category and author");
+  const data = await strapi.documents(ARTICLE).findOne({
+    documentId: created.documentId,
+    status: "published",
+    populate: ["category", "author"],
+  });
+  if (!data?.category || !data?.author) {
+    throw new Error("the article must carry its category and author");
+  }
   const documentBytes = Buffer.byteLength(JSON.stringify(data));
 
   /** Connects one socket per auth, runs warm-up + measured emits, disconnects; µs per emit. */
-  async function scenario(auths: Array<Record<string, unknown> | undefined>, warmup: number, emits: number): Promise<{ samples: number[]; copies: number; payloadBytes: number }> {
+  async function scenario(
+    auths: Array<Record<string, unknown> | undefined>,
+    warmup: number,
+    emits: number,
+  ): Promise<{ samples: number[]; copies: number; payloadBytes: number }> {
     const sockets = socketsFor(app);
     opened.push(sockets);
     const clients: ClientSocket[] = [];
     for (const auth of auths) clients.push(await sockets.connect(auth));
     const counts = clients.map(() => 0);
     let payloadBytes = 0;
-    clients.forEach((client, i) => client.on("article:update", (payload: unknown) => {
-      counts[i]! += 1;
-      if (i === 0) payloadBytes = Buffer.byteLength(JSON.stringify(payload));
-    }));
+    clients.forEach((client, i) =>
+      client.on("article:update", (payload: unknown) => {
+        counts[i]! += 1;
+        if (i === 0) payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+      })
+    );
     let sent = 0;
     const emitOnce = async (): Promise<number> => {
       const started = process.hrtime.bigint();
       await io.emit({ event: "update", schema: ARTICLE, data });
       const us = Number(process.hrtime.bigint() - started) / 1000;
       sent += 1;
-      await until(() => counts.every((count) => count === sent), "every socket to receive the event");
+      await until(
+        () => counts.every((count) => count === sent),
+        "every socket to receive the event",
+      );
       return us;
     };
     // One checked emit: how many sanitized copies it makes (wrapping the sanitizer for this emit only).
@@ -159,7 +193,16 @@ try {
   type Name = keyof typeof scenarios;
   const names = Object.keys(scenarios) as Name[];
   const expectedCopies: Record<Name, number> = { a: 1, b: 1, c: AUDIENCES };
-  const results = Object.fromEntries(names.map((name) => [name, { samples: [] as number[], copies: 0, payloadBytes: 0, roundMedians: [] as number[] }]));
+  const results = Object.fromEntries(
+    names.map((
+      name,
+    ) => [name, {
+      samples: [] as number[],
+      copies: 0,
+      payloadBytes: 0,
+      roundMedians: [] as number[],
+    }]),
+  );
   for (const name of names) await scenario(scenarios[name], WARMUP, 0); // warm-up: JIT, the sanitizer's per-set caches
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const name of names) {
@@ -167,24 +210,38 @@ try {
       const into = results[name]!;
       into.samples.push(...result.samples);
       into.roundMedians.push(summary(result.samples).median);
-      if (result.copies !== expectedCopies[name]) throw new Error(`(${name}) made ${result.copies} sanitized copies, expected ${expectedCopies[name]}`);
+      if (result.copies !== expectedCopies[name]) {
+        throw new Error(
+          `(${name}) made ${result.copies} sanitized copies, expected ${expectedCopies[name]}`,
+        );
+      }
       into.copies = result.copies;
       into.payloadBytes = result.payloadBytes;
     }
   }
   const { a, b, c } = results as Record<Name, (typeof results)[string] & {}>;
   /** Median over rounds of the per-round ratio: a round is short, so both sides saw the same machine. */
-  const pairedRatio = (x: number[], y: number[]) => summary(x.map((value, i) => value / y[i]!)).median;
+  const pairedRatio = (x: number[], y: number[]) =>
+    summary(x.map((value, i) => value / y[i]!)).median;
 
   // Strapi's sanitizer alone, on the same document, for one permission set (the plugin's own, for role bench-same-0).
-  const audiences = new Audiences(strapi, { debug() {}, info() {}, warn: console.warn, error: console.error });
+  const audiences = new Audiences(strapi, {
+    debug() {},
+    info() {},
+    warn: console.warn,
+    error: console.error,
+  });
   const snapshot = await audiences.current();
   const set = snapshot.audiences.get(`role:${await roleId(app, "bench-same-0")}`)!.set;
   const contentType = strapi.contentType(ARTICLE);
   const sanitized = await strapi.contentAPI.sanitize.output(data, contentType, { auth: set.auth });
   // The same, for the 16 sets of (c) at once, as emit() runs them (Promise.all): µs per batch of 16.
-  const distinctSets = await Promise.all(distinct.map(async (role) => snapshot.audiences.get(`role:${await roleId(app, role)}`)!.set));
-  if (new Set(distinctSets.map((s) => s.key)).size !== AUDIENCES) throw new Error("the (c) roles must be 16 different permission sets");
+  const distinctSets = await Promise.all(
+    distinct.map(async (role) => snapshot.audiences.get(`role:${await roleId(app, role)}`)!.set),
+  );
+  if (new Set(distinctSets.map((s) => s.key)).size !== AUDIENCES) {
+    throw new Error("the (c) roles must be 16 different permission sets");
+  }
   const sanitizeOnce = async () => {
     const started = process.hrtime.bigint();
     await strapi.contentAPI.sanitize.output(data, contentType, { auth: set.auth });
@@ -192,7 +249,11 @@ try {
   };
   const sanitizeAll = async () => {
     const started = process.hrtime.bigint();
-    await Promise.all(distinctSets.map((s) => strapi.contentAPI.sanitize.output(data, contentType, { auth: s.auth })));
+    await Promise.all(
+      distinctSets.map((s) =>
+        strapi.contentAPI.sanitize.output(data, contentType, { auth: s.auth })
+      ),
+    );
     return Number(process.hrtime.bigint() - started) / 1000;
   };
   for (let i = 0; i < WARMUP; i += 1) await sanitizeOnce();
@@ -210,12 +271,14 @@ try {
     perCopyRatios.push(summary(all).median / AUDIENCES / summary(once).median);
   }
 
-  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ??
+    "unknown";
   const cores = readFileSync("/proc/cpuinfo", "utf8").match(/^processor\s*:/gm)?.length ?? 0;
   const git = (args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
   const commit = git(["rev-parse", "--short", "HEAD"]);
   const dirty = git(["status", "--porcelain", "--", "lib", "bench", "test/support"]) !== "";
-  const strapiVersion = createRequire(import.meta.url)("@strapi/strapi/package.json").version as string;
+  const strapiVersion = createRequire(import.meta.url)("@strapi/strapi/package.json")
+    .version as string;
 
   const sa = summary(a.samples);
   const sb = summary(b.samples);
@@ -226,22 +289,42 @@ try {
     `Run on ${new Date().toISOString()}: \`node --import tsx bench/strapi/emit-cost.ts\`.`,
     "",
     `- CPU: ${cpu}, ${cores} cores; Node ${process.version}; Strapi ${strapiVersion} (fixtures/app, SQLite); uWS transport on 127.0.0.1`,
-    `- strapi-io commit ${commit}${dirty ? " plus uncommitted changes in lib/, bench/ or test/support/" : ""}`,
+    `- strapi-io commit ${commit}${
+      dirty ? " plus uncommitted changes in lib/, bench/ or test/support/" : ""
+    }`,
     `- document: ${documentBytes} B as JSON (populated category and author); payload each socket gets: ${a.payloadBytes} B`,
     `- per scenario: ${WARMUP} warm-up emits, then ${EMITS} measured in ${ROUNDS} interleaved rounds (a, b, c, a, …; sockets reconnected and ${ROUND_WARMUP} unmeasured emits at each round); each emit timed alone (awaited), deliveries awaited between emits`,
     "- paired ratio: the median over rounds of (scenario's round median ÷ (a)'s round median), robust to the machine's speed changing between rounds",
     "",
     "| scenario | sanitized copies per emit | median µs/emit | p90 µs/emit | median ÷ (a) | paired ratio ÷ (a) | round medians µs (min–max) |",
     "|---|---:|---:|---:|---:|---:|---|",
-    `| (a) 1 audience (public role) | ${a.copies} | ${fmt(sa.median)} | ${fmt(sa.p90)} | 1.00× | 1.00× | ${range(a.roundMedians)} |`,
-    `| (b) 16 audiences, 1 permission set | ${b.copies} | ${fmt(sb.median)} | ${fmt(sb.p90)} | ${(sb.median / sa.median).toFixed(2)}× | ${pairedRatio(b.roundMedians, a.roundMedians).toFixed(2)}× | ${range(b.roundMedians)} |`,
-    `| (c) 16 audiences, 16 permission sets | ${c.copies} | ${fmt(sc.median)} | ${fmt(sc.p90)} | ${(sc.median / sa.median).toFixed(2)}× | ${pairedRatio(c.roundMedians, a.roundMedians).toFixed(2)}× | ${range(c.roundMedians)} |`,
+    `| (a) 1 audience (public role) | ${a.copies} | ${fmt(sa.median)} | ${
+      fmt(sa.p90)
+    } | 1.00× | 1.00× | ${range(a.roundMedians)} |`,
+    `| (b) 16 audiences, 1 permission set | ${b.copies} | ${fmt(sb.median)} | ${fmt(sb.p90)} | ${
+      (sb.median / sa.median).toFixed(2)
+    }× | ${pairedRatio(b.roundMedians, a.roundMedians).toFixed(2)}× | ${range(b.roundMedians)} |`,
+    `| (c) 16 audiences, 16 permission sets | ${c.copies} | ${fmt(sc.median)} | ${fmt(sc.p90)} | ${
+      (sc.median / sa.median).toFixed(2)
+    }× | ${pairedRatio(c.roundMedians, a.roundMedians).toFixed(2)}× | ${range(c.roundMedians)} |`,
     "",
-    `Strapi's \`contentAPI.sanitize.output\` alone, this document, one permission set (${ROUNDS * SANITIZE_RUNS} awaited calls): median ${fmt(ss.median)} µs, p90 ${fmt(ss.p90)} µs; the copy keeps ${Object.keys(sanitized).join(", ")}.`,
+    `Strapi's \`contentAPI.sanitize.output\` alone, this document, one permission set (${
+      ROUNDS * SANITIZE_RUNS
+    } awaited calls): median ${fmt(ss.median)} µs, p90 ${fmt(ss.p90)} µs; the copy keeps ${
+      Object.keys(sanitized).join(", ")
+    }.`,
     "",
-    `The same for the 16 permission sets of (c) at once (\`Promise.all\`, as \`emit()\` runs them; ${ROUNDS * SANITIZE_BATCHES} batches, interleaved with the single calls): median ${fmt(s16.median)} µs, p90 ${fmt(s16.p90)} µs per batch (${fmt(s16.median / AUDIENCES)} µs per copy; paired per-copy ÷ single ${summary(perCopyRatios).median.toFixed(2)}×).`,
+    `The same for the 16 permission sets of (c) at once (\`Promise.all\`, as \`emit()\` runs them; ${
+      ROUNDS * SANITIZE_BATCHES
+    } batches, interleaved with the single calls): median ${fmt(s16.median)} µs, p90 ${
+      fmt(s16.p90)
+    } µs per batch (${fmt(s16.median / AUDIENCES)} µs per copy; paired per-copy ÷ single ${
+      summary(perCopyRatios).median.toFixed(2)
+    }×).`,
     "",
-    `Marginal cost of one more permission set in \`emit()\`, from (c) and (a): ${fmt((sc.median - sa.median) / (AUDIENCES - 1))} µs.`,
+    `Marginal cost of one more permission set in \`emit()\`, from (c) and (a): ${
+      fmt((sc.median - sa.median) / (AUDIENCES - 1))
+    } µs.`,
   ];
   report = lines.join("\n");
 } finally {
@@ -249,4 +332,3 @@ try {
   await app.destroy();
 }
 console.log(`\n${report}`);
-

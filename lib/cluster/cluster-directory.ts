@@ -21,7 +21,13 @@
  * @module
  */
 import { errorMessage, type Logger } from "../logger.ts";
-import type { ClusterCommand, ClusterLink, NamespaceSet, RemoteSocketRef, StoredSubscription } from "../namespace-set.ts";
+import type {
+  ClusterCommand,
+  ClusterLink,
+  NamespaceSet,
+  RemoteSocketRef,
+  StoredSubscription,
+} from "../namespace-set.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
 
 /** Event names between nodes. */
@@ -86,7 +92,12 @@ export class ClusterDirectory implements ClusterLink {
   #upSince: number | undefined;
   #stopped = false;
 
-  constructor(nodeId: string, status: ConnectionStatus, options: { heartbeatInterval: number; requestsTimeout: number }, logger: Logger) {
+  constructor(
+    nodeId: string,
+    status: ConnectionStatus,
+    options: { heartbeatInterval: number; requestsTimeout: number },
+    logger: Logger,
+  ) {
     this.nodeId = nodeId;
     this.#status = status;
     this.#logger = logger;
@@ -105,7 +116,10 @@ export class ClusterDirectory implements ClusterLink {
     for (const namespace of namespaces.all) this.#watch(namespace);
     const main = namespaces.main as unknown as ServerSideEmitter;
     main.on(DIRECTORY_EVENT, (message: DirectoryMessage) => this.#receive(message));
-    main.on(COMMAND_EVENT, (message: CommandMessage, ack?: (reply: CommandReply) => void) => this.#command(message, ack));
+    main.on(
+      COMMAND_EVENT,
+      (message: CommandMessage, ack?: (reply: CommandReply) => void) => this.#command(message, ack),
+    );
     this.#status.onReconnect(() => this.#join());
     this.#upSince = this.#status.connected ? Date.now() : undefined;
     this.#heartbeat = setInterval(() => this.#tick(), this.#heartbeatInterval);
@@ -117,25 +131,42 @@ export class ClusterDirectory implements ClusterLink {
     return this.#remote.get(socketId);
   }
 
-  async ask(ref: RemoteSocketRef, command: ClusterCommand): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }> {
+  async ask(
+    ref: RemoteSocketRef,
+    command: ClusterCommand,
+  ): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }> {
     if (!this.connected) return { answered: false, reason: "Redis is unreachable" };
     const main = this.#requireNamespaces().main as unknown as ServerSideEmitter;
     return new Promise((resolve) => {
       // The adapter's own timeout answers with what it got; this one covers a request it could not send.
-      const timer = setTimeout(() => resolve({ answered: false, reason: `no answer from node ${ref.node}` }), this.#requestsTimeout + 1000);
+      const timer = setTimeout(
+        () => resolve({ answered: false, reason: `no answer from node ${ref.node}` }),
+        this.#requestsTimeout + 1000,
+      );
       const message: CommandMessage = { to: ref.node, command };
-      main.serverSideEmit(COMMAND_EVENT, message, (_error: unknown, replies: CommandReply[] = []) => {
-        clearTimeout(timer);
-        const reply = replies.find((candidate) => candidate?.node === ref.node);
-        resolve(reply ? { answered: true, value: reply.value } : { answered: false, reason: `no answer from node ${ref.node}` });
-      });
+      main.serverSideEmit(
+        COMMAND_EVENT,
+        message,
+        (_error: unknown, replies: CommandReply[] = []) => {
+          clearTimeout(timer);
+          const reply = replies.find((candidate) => candidate?.node === ref.node);
+          resolve(
+            reply
+              ? { answered: true, value: reply.value }
+              : { answered: false, reason: `no answer from node ${ref.node}` },
+          );
+        },
+      );
     });
   }
 
   tell(ref: RemoteSocketRef, command: ClusterCommand): boolean {
     if (!this.connected) return false;
     const message: CommandMessage = { to: ref.node, command };
-    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(COMMAND_EVENT, message);
+    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(
+      COMMAND_EVENT,
+      message,
+    );
     return true;
   }
 
@@ -183,7 +214,11 @@ export class ClusterDirectory implements ClusterLink {
     if (now - this.#upSince < silence) return;
     for (const [node, state] of this.#nodes) {
       if (now - state.lastSeen <= silence) continue;
-      this.#logger.warn(`cluster node ${node} silent for ${now - state.lastSeen} ms: forgetting its ${state.sockets.size} socket(s)`);
+      this.#logger.warn(
+        `cluster node ${node} silent for ${
+          now - state.lastSeen
+        } ms: forgetting its ${state.sockets.size} socket(s)`,
+      );
       this.#forget(node);
     }
   }
@@ -205,11 +240,17 @@ export class ClusterDirectory implements ClusterLink {
     // While Redis is down the publish fails and is counted by the connections; the snapshot after
     // reconnecting repairs what the others missed.
     const message: DirectoryMessage = { node: this.nodeId, ops };
-    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(DIRECTORY_EVENT, message);
+    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(
+      DIRECTORY_EVENT,
+      message,
+    );
   }
 
   #receive(message: DirectoryMessage): void {
-    if (this.#stopped || !message || typeof message.node !== "string" || message.node === this.nodeId || !Array.isArray(message.ops)) return;
+    if (
+      this.#stopped || !message || typeof message.node !== "string" ||
+      message.node === this.nodeId || !Array.isArray(message.ops)
+    ) return;
     const { node } = message;
     const state = this.#nodeState(node);
     state.lastSeen = Date.now();
@@ -217,7 +258,9 @@ export class ClusterDirectory implements ClusterLink {
       try {
         this.#apply(node, state.sockets, op);
       } catch (error) {
-        this.#logger.warn(`ignored a malformed cluster directory message from node ${node}: ${errorMessage(error)}`);
+        this.#logger.warn(
+          `ignored a malformed cluster directory message from node ${node}: ${errorMessage(error)}`,
+        );
       }
     }
   }
@@ -256,15 +299,24 @@ export class ClusterDirectory implements ClusterLink {
   }
 
   #add(node: string, sockets: Set<string>, [id, namespace, subscriptions]: SocketEntry): void {
-    if (typeof id !== "string" || typeof namespace !== "string") throw new TypeError("bad socket entry");
+    if (typeof id !== "string" || typeof namespace !== "string") {
+      throw new TypeError("bad socket entry");
+    }
     sockets.add(id);
-    this.#remote.set(id, { id, node, namespace, subscriptions: Array.isArray(subscriptions) ? subscriptions : [] });
+    this.#remote.set(id, {
+      id,
+      node,
+      namespace,
+      subscriptions: Array.isArray(subscriptions) ? subscriptions : [],
+    });
   }
 
   #forget(node: string): void {
     const state = this.#nodes.get(node);
     if (!state) return;
-    for (const id of state.sockets) if (this.#remote.get(id)?.node === node) this.#remote.delete(id);
+    for (const id of state.sockets) {
+      if (this.#remote.get(id)?.node === node) this.#remote.delete(id);
+    }
     this.#nodes.delete(node);
   }
 
@@ -287,7 +339,9 @@ export class ClusterDirectory implements ClusterLink {
       .then(
         (value) => ack?.({ node: this.nodeId, value }),
         (error) => {
-          this.#logger.error(`cluster command '${String(message.command?.op)}' failed: ${errorMessage(error)}`);
+          this.#logger.error(
+            `cluster command '${String(message.command?.op)}' failed: ${errorMessage(error)}`,
+          );
           ack?.({ node: this.nodeId, value: undefined });
         },
       );
@@ -296,7 +350,9 @@ export class ClusterDirectory implements ClusterLink {
   #localEntries(): SocketEntry[] {
     const entries: SocketEntry[] = [];
     for (const namespace of this.#requireNamespaces().all) {
-      for (const socket of namespace.sockets.values()) entries.push([socket.id, namespace.name, subscriptionsOf(socket)]);
+      for (const socket of namespace.sockets.values()) {
+        entries.push([socket.id, namespace.name, subscriptionsOf(socket)]);
+      }
     }
     return entries;
   }

@@ -32,8 +32,14 @@ export type AdapterConstructor = new (...args: any[]) => Adapter;
 interface RedisAdapterInternals {
   uid: string;
   channel: string;
-  pubClient: { publish(channel: string, message: Uint8Array | string): unknown; off(event: string, listener: (...args: unknown[]) => void): void };
-  subClient: { on(event: string, listener: (...args: unknown[]) => void): void; off(event: string, listener: (...args: unknown[]) => void): void };
+  pubClient: {
+    publish(channel: string, message: Uint8Array | string): unknown;
+    off(event: string, listener: (...args: unknown[]) => void): void;
+  };
+  subClient: {
+    on(event: string, listener: (...args: unknown[]) => void): void;
+    off(event: string, listener: (...args: unknown[]) => void): void;
+  };
   friendlyErrorHandler: (...args: unknown[]) => void;
   parser: { encode(value: unknown): Uint8Array; decode(message: Uint8Array): unknown };
   redisListeners: Map<string, (...args: unknown[]) => void>;
@@ -41,7 +47,11 @@ interface RedisAdapterInternals {
 }
 
 /** The Redis adapter class of one node: every namespace's adapter shares the node's two connections. */
-export function redisAdapterClass(connections: RedisConnections, options: ResolvedRedisOptions, logger: Logger): AdapterConstructor {
+export function redisAdapterClass(
+  connections: RedisConnections,
+  options: ResolvedRedisOptions,
+  logger: Logger,
+): AdapterConstructor {
   const current = new Map<string, ClusterRedisAdapter>();
   class ClusterRedisAdapter extends RedisAdapter {
     #retired = false;
@@ -94,10 +104,16 @@ export function redisAdapterClass(connections: RedisConnections, options: Resolv
  * throw (or a rejection) would end the process: the adapter's listeners are replaced by ones that log it.
  */
 function guardListeners(adapter: RedisAdapterInternals, logger: Logger): void {
-  for (const [event, what] of [["pmessageBuffer", "deliver a broadcast from"], ["messageBuffer", "answer a request from"]] as const) {
+  for (
+    const [event, what] of [["pmessageBuffer", "deliver a broadcast from"], [
+      "messageBuffer",
+      "answer a request from",
+    ]] as const
+  ) {
     const listener = adapter.redisListeners.get(event);
     if (!listener) continue;
-    const failed = (error: unknown) => logger.error(`could not ${what} another node: ${errorMessage(error)}`);
+    const failed = (error: unknown) =>
+      logger.error(`could not ${what} another node: ${errorMessage(error)}`);
     const guarded = (...args: unknown[]) => {
       try {
         const result = listener(...args) as unknown;
@@ -125,7 +141,9 @@ export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logge
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
       // Local delivery first: it encodes, so an oversized message is refused before other nodes see it.
       super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
-      if (!opts.flags?.local) publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
+      if (!opts.flags?.local) {
+        publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
+      }
     }
 
     /** Replaces `RedisAdapter#onmessage` (same filtering), ending in this class's local delivery. */
@@ -138,11 +156,17 @@ export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logge
       // Every broadcast of this node comes back to it: recognize it by its first bytes, not by decoding it.
       this.#ownPrefix ??= self.parser.encode([self.uid, null, null]).subarray(0, -2);
       if (startsWith(message, this.#ownPrefix)) return;
-      let decoded: [string, Packet | undefined, { rooms?: unknown[]; except?: unknown[]; flags?: BroadcastOptions["flags"] }];
+      let decoded: [
+        string,
+        Packet | undefined,
+        { rooms?: unknown[]; except?: unknown[]; flags?: BroadcastOptions["flags"] },
+      ];
       try {
         decoded = self.parser.decode(message) as typeof decoded;
       } catch (error) {
-        logger.warn(`ignored a malformed message on Redis channel '${name}': ${errorMessage(error)}`);
+        logger.warn(
+          `ignored a malformed message on Redis channel '${name}': ${errorMessage(error)}`,
+        );
         return;
       }
       const [uid, packet, remote] = Array.isArray(decoded) ? decoded : [];
@@ -155,7 +179,9 @@ export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logge
         this.broadcast(packet, { rooms, except, flags: { ...remote.flags, local: true } });
       } catch (error) {
         // Thrown here it would surface in the Redis client's event handler and end the process.
-        logger.error(`could not deliver a broadcast from another node on '${name}': ${errorMessage(error)}`);
+        logger.error(
+          `could not deliver a broadcast from another node on '${name}': ${errorMessage(error)}`,
+        );
       }
     }
   };
@@ -168,9 +194,19 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 /** What `RedisAdapter#broadcast` publishes, byte for byte, so that plain nodes understand it. */
-function publish(adapter: RedisAdapterInternals & Adapter, packet: Packet, opts: BroadcastOptions): void {
+function publish(
+  adapter: RedisAdapterInternals & Adapter,
+  packet: Packet,
+  opts: BroadcastOptions,
+): void {
   packet.nsp = adapter.nsp.name;
-  const message = adapter.parser.encode([adapter.uid, packet, { rooms: [...opts.rooms], except: [...new Set(opts.except)], flags: opts.flags }]);
-  const channel = opts.rooms.size === 1 ? `${adapter.channel}${String(opts.rooms.values().next().value)}#` : adapter.channel;
+  const message = adapter.parser.encode([adapter.uid, packet, {
+    rooms: [...opts.rooms],
+    except: [...new Set(opts.except)],
+    flags: opts.flags,
+  }]);
+  const channel = opts.rooms.size === 1
+    ? `${adapter.channel}${String(opts.rooms.values().next().value)}#`
+    : adapter.channel;
   adapter.pubClient.publish(channel, message);
 }

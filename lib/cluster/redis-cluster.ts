@@ -8,9 +8,12 @@
 import type { Logger } from "../logger.ts";
 import type { ResolvedRedisOptions } from "../options.ts";
 import { ClusterDirectory } from "./cluster-directory.ts";
-import { type AdapterConstructor, redisAdapterClass, withClusterDelivery } from "./redis-adapter.ts";
+import {
+  type AdapterConstructor,
+  redisAdapterClass,
+  withClusterDelivery,
+} from "./redis-adapter.ts";
 import { RedisConnections } from "./redis-connections.ts";
-
 
 /** A node's membership in the cluster: what `createSocketIO()` wires in, and closes on `close()`. */
 export interface RedisCluster {
@@ -30,7 +33,10 @@ export interface RedisCluster {
 }
 
 /** Connects to Redis (a boot error when unreachable, unless `allowDegraded`) and prepares the adapter and directory. */
-export async function startRedisCluster(options: ResolvedRedisOptions, logger: Logger): Promise<RedisCluster> {
+export async function startRedisCluster(
+  options: ResolvedRedisOptions,
+  logger: Logger,
+): Promise<RedisCluster> {
   const nodeId = globalThis.crypto.randomUUID().slice(0, 8);
   const connections = await RedisConnections.open(options, nodeId, logger);
   const directory = new ClusterDirectory(nodeId, connections, options, logger);

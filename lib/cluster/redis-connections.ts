@@ -21,7 +21,6 @@ import { Redis } from "ioredis";
 import { errorMessage, type Logger } from "../logger.ts";
 import type { ResolvedRedisOptions } from "../options.ts";
 
-
 /** Reconnect delays grow by this much per attempt, up to {@link MAX_RECONNECT_DELAY}. */
 const RECONNECT_STEP = 100;
 const MAX_RECONNECT_DELAY = 2000;
@@ -56,12 +55,22 @@ export class RedisConnections {
       // then keeps the process alive for that long after close(): keep it short.
       disconnectTimeout: DISCONNECT_TIMEOUT,
       // Stop retrying once closed, so a node that shuts down during an outage leaves no timer behind.
-      retryStrategy: (attempt: number) => (this.#closed ? null : Math.min(attempt * RECONNECT_STEP, MAX_RECONNECT_DELAY)),
+      retryStrategy: (
+        attempt: number,
+      ) => (this.#closed ? null : Math.min(attempt * RECONNECT_STEP, MAX_RECONNECT_DELAY)),
     };
     // Auto-pipelining would batch a burst of publishes (about 8% more cross-node throughput in
     // bench/cluster) but its promises bypass `sendCommand`: a publish failing at close would go unhandled.
-    this.pub = new Redis(options.url, { ...common, connectionName: `${options.keyPrefix}:${nodeId}:pub`, enableOfflineQueue: false });
-    this.sub = new Redis(options.subscriberUrl, { ...common, connectionName: `${options.keyPrefix}:${nodeId}:sub`, maxRetriesPerRequest: null });
+    this.pub = new Redis(options.url, {
+      ...common,
+      connectionName: `${options.keyPrefix}:${nodeId}:pub`,
+      enableOfflineQueue: false,
+    });
+    this.sub = new Redis(options.subscriberUrl, {
+      ...common,
+      connectionName: `${options.keyPrefix}:${nodeId}:sub`,
+      maxRetriesPerRequest: null,
+    });
     for (const [role, client] of [["publisher", this.pub], ["subscriber", this.sub]] as const) {
       catchEveryCommand(client, () => void (this.#down && (this.#dropped += 1)));
       client.on("error", (error: Error) => {
@@ -77,22 +86,37 @@ export class RedisConnections {
    * Opens both connections. Rejects with an error naming the URL when Redis cannot be reached, unless
    * `allowDegraded` is set (then it resolves at once and the connections keep trying in the background).
    */
-  static async open(options: ResolvedRedisOptions, nodeId: string, logger: Logger): Promise<RedisConnections> {
+  static async open(
+    options: ResolvedRedisOptions,
+    nodeId: string,
+    logger: Logger,
+  ): Promise<RedisConnections> {
     const connections = new RedisConnections(options, nodeId, logger);
     const attempt = (client: Redis, role: string, key: string, url: string) =>
       client.connect().catch((error: unknown) => {
         const why = connections.#lastError.get(role) ?? errorMessage(error);
-        throw new Error(`strapi-io: cannot connect to Redis at ${redactUrl(url)} ('${key}'): ${why}`);
+        throw new Error(
+          `strapi-io: cannot connect to Redis at ${redactUrl(url)} ('${key}'): ${why}`,
+        );
       });
     const connecting = Promise.all([
       attempt(connections.pub, "publisher", "adapter.url", options.url),
-      attempt(connections.sub, "subscriber", options.subscriberUrl === options.url ? "adapter.url" : "adapter.subscriberUrl", options.subscriberUrl),
+      attempt(
+        connections.sub,
+        "subscriber",
+        options.subscriberUrl === options.url ? "adapter.url" : "adapter.subscriberUrl",
+        options.subscriberUrl,
+      ),
     ]);
     if (options.allowDegraded) {
       connecting.then(() => (connections.#quiet = false), (error) => {
         if (connections.#closed) return;
         connections.#quiet = false;
-        logger.warn(`${errorMessage(error).replace(/^strapi-io: /, "")}; running degraded (adapter.allowDegraded): this node serves only its own clients until Redis answers`);
+        logger.warn(
+          `${
+            errorMessage(error).replace(/^strapi-io: /, "")
+          }; running degraded (adapter.allowDegraded): this node serves only its own clients until Redis answers`,
+        );
       });
       return connections;
     }
@@ -100,7 +124,11 @@ export class RedisConnections {
       await connecting;
     } catch (error) {
       await connections.close();
-      throw new Error(`${errorMessage(error)}. Start Redis, fix the URL, or set 'adapter.allowDegraded: true' to start without it.`);
+      throw new Error(
+        `${
+          errorMessage(error)
+        }. Start Redis, fix the URL, or set 'adapter.allowDegraded: true' to start without it.`,
+      );
     }
     connections.#quiet = false;
     return connections;
@@ -132,15 +160,21 @@ export class RedisConnections {
     this.#down = true;
     this.#dropped = 0;
     const why = error ? errorMessage(error) : "connection closed";
-    this.#logger.warn(`Redis at ${this.#url} unreachable (${role}: ${why}): cross-node delivery is paused, this node keeps serving its own clients and reconnects by itself`);
+    this.#logger.warn(
+      `Redis at ${this.#url} unreachable (${role}: ${why}): cross-node delivery is paused, this node keeps serving its own clients and reconnects by itself`,
+    );
   }
 
   #ready(): void {
     if (this.#closed || !this.connected) return;
     if (this.#down) {
       this.#down = false;
-      const dropped = this.#dropped === 0 ? "" : ` (${this.#dropped} cross-node message(s) could not be sent while it was down)`;
-      if (!this.#quiet) this.#logger.info(`Redis at ${this.#url} reachable: cross-node delivery resumed${dropped}`);
+      const dropped = this.#dropped === 0
+        ? ""
+        : ` (${this.#dropped} cross-node message(s) could not be sent while it was down)`;
+      if (!this.#quiet) {
+        this.#logger.info(`Redis at ${this.#url} reachable: cross-node delivery resumed${dropped}`);
+      }
     }
     for (const listener of this.#onReady) listener();
   }

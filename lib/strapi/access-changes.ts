@@ -33,7 +33,11 @@ export interface AccessChangeHandlers {
 }
 
 /** Subscribes to the lifecycles. Returns the unsubscriber. */
-export function watchAccessChanges(strapi: StrapiLike, logger: Logger, handlers: AccessChangeHandlers): () => void {
+export function watchAccessChanges(
+  strapi: StrapiLike,
+  logger: Logger,
+  handlers: AccessChangeHandlers,
+): () => void {
   let pending = new Set<AccessChange>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
@@ -68,7 +72,9 @@ export function watchAccessChanges(strapi: StrapiLike, logger: Logger, handlers:
 }
 
 function isUsageOnly(event: LifecycleEvent): boolean {
-  if (event.model.uid !== "admin::api-token" || !event.action.startsWith("afterUpdate")) return false;
+  if (event.model.uid !== "admin::api-token" || !event.action.startsWith("afterUpdate")) {
+    return false;
+  }
   const fields = Object.keys(event.params.data ?? {});
   return fields.length > 0 && fields.every((field) => USAGE_ONLY_FIELDS.has(field));
 }

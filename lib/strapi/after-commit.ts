@@ -13,7 +13,12 @@ import { errorMessage, type Logger } from "../logger.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
 /** Schedules `work` after commit; its failure is logged with `what`, never thrown at the caller. */
-export function afterCommit(strapi: StrapiLike, logger: Logger, what: string, work: () => Promise<void> | void): void {
+export function afterCommit(
+  strapi: StrapiLike,
+  logger: Logger,
+  what: string,
+  work: () => Promise<void> | void,
+): void {
   const run = () => {
     Promise.resolve()
       .then(work)
@@ -24,5 +29,7 @@ export function afterCommit(strapi: StrapiLike, logger: Logger, what: string, wo
     return;
   }
   // Joins the enclosing transaction (no new one is opened) and registers on its commit callbacks.
-  strapi.db.transaction(({ onCommit }) => onCommit(run)).catch((error) => logger.error(`${what} could not wait for the commit: ${errorMessage(error)}`));
+  strapi.db.transaction(({ onCommit }) => onCommit(run)).catch((error) =>
+    logger.error(`${what} could not wait for the commit: ${errorMessage(error)}`)
+  );
 }

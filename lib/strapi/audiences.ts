@@ -99,7 +99,10 @@ async function load(strapi: StrapiLike): Promise<AudienceSnapshot> {
   const engine = strapi.contentAPI.permissions.engine;
   const sets = new Map<string, PermissionSet>();
   const audiences = new Map<string, Audience>();
-  const setFor = async (key: string, make: () => Promise<Omit<PermissionSet, "key" | "audiences">>) => {
+  const setFor = async (
+    key: string,
+    make: () => Promise<Omit<PermissionSet, "key" | "audiences">>,
+  ) => {
     let set = sets.get(key);
     if (!set) {
       set = { key, audiences: [], ...(await make()) };
@@ -113,8 +116,17 @@ async function load(strapi: StrapiLike): Promise<AudienceSnapshot> {
     const roles = await strapi.db.query(ROLE_UID).findMany({ populate: ["permissions"] });
     for (const role of roles) {
       const actions = actionsOf(role.permissions);
-      const set = await setFor(`actions:${actions.join(",")}`, async () => abilitySet(await engine.generateAbility(actions.map((action) => ({ action })))));
-      const audience: Audience = { key: audienceKey("role", role.id), kind: "role", id: role.id, label: String(role.type), set };
+      const set = await setFor(
+        `actions:${actions.join(",")}`,
+        async () => abilitySet(await engine.generateAbility(actions.map((action) => ({ action })))),
+      );
+      const audience: Audience = {
+        key: audienceKey("role", role.id),
+        kind: "role",
+        id: role.id,
+        label: String(role.type),
+        set,
+      };
       set.audiences.push(audience.key);
       audiences.set(audience.key, audience);
       if (role.type === "public") publicKey = audience.key;
@@ -127,10 +139,21 @@ async function load(strapi: StrapiLike): Promise<AudienceSnapshot> {
     const type = token.type as ApiTokenType;
     const actions = actionsOf(token.permissions);
     const set = type === "custom"
-      ? await setFor(`actions:${actions.join(",")}`, async () => abilitySet(await engine.generateAbility(actions.map((action) => ({ action })))))
+      ? await setFor(
+        `actions:${actions.join(",")}`,
+        async () => abilitySet(await engine.generateAbility(actions.map((action) => ({ action })))),
+      )
       : await setFor(type, async () => tokenTypeSet(type));
-    const audience: Audience = { key: audienceKey("token", token.id), kind: "token", id: token.id, label: type, set };
-    if (token.expiresAt) Object.assign(audience, { expiresAt: new Date(token.expiresAt).getTime() });
+    const audience: Audience = {
+      key: audienceKey("token", token.id),
+      kind: "token",
+      id: token.id,
+      label: type,
+      set,
+    };
+    if (token.expiresAt) {
+      Object.assign(audience, { expiresAt: new Date(token.expiresAt).getTime() });
+    }
     if (typeof token.accessKey === "string") Object.assign(audience, { keyHash: token.accessKey });
     set.audiences.push(audience.key);
     audiences.set(audience.key, audience);
@@ -140,7 +163,13 @@ async function load(strapi: StrapiLike): Promise<AudienceSnapshot> {
 
 /** Sorted, distinct action ids of permission rows. */
 function actionsOf(permissions: Array<{ action?: unknown }> | undefined): string[] {
-  return [...new Set((permissions ?? []).map((row) => row.action).filter((action): action is string => typeof action === "string"))].sort();
+  return [
+    ...new Set(
+      (permissions ?? []).map((row) => row.action).filter((action): action is string =>
+        typeof action === "string"
+      ),
+    ),
+  ].sort();
 }
 
 /**
@@ -150,7 +179,10 @@ function actionsOf(permissions: Array<{ action?: unknown }> | undefined): string
 function abilitySet(ability: Ability): Omit<PermissionSet, "key" | "audiences"> {
   const allows = memoize((scope) => ability.can(scope));
   const auth: SanitizeAuth = {
-    strategy: { name: "strapi-io:ability", verify: (_auth, config) => requireAll(config.scope, allows) },
+    strategy: {
+      name: "strapi-io:ability",
+      verify: (_auth, config) => requireAll(config.scope, allows),
+    },
     credentials: null,
     ability,
   };
@@ -162,9 +194,14 @@ function abilitySet(ability: Ability): Omit<PermissionSet, "key" | "audiences"> 
  * does: full access passes every scope; read-only passes scopes ending in `find` or `findOne`.
  */
 function tokenTypeSet(type: "read-only" | "full-access"): Omit<PermissionSet, "key" | "audiences"> {
-  const allows = type === "full-access" ? () => true : (scope: string) => scope.endsWith("find") || scope.endsWith("findOne");
+  const allows = type === "full-access"
+    ? () => true
+    : (scope: string) => scope.endsWith("find") || scope.endsWith("findOne");
   const auth: SanitizeAuth = {
-    strategy: { name: `strapi-io:${type}`, verify: (_auth, config) => requireAll(config.scope, allows) },
+    strategy: {
+      name: `strapi-io:${type}`,
+      verify: (_auth, config) => requireAll(config.scope, allows),
+    },
     credentials: { type },
     ability: null,
   };
@@ -172,7 +209,10 @@ function tokenTypeSet(type: "read-only" | "full-access"): Omit<PermissionSet, "k
 }
 
 /** Throws (Strapi's sanitizer reads any throw as "denied") unless every scope is allowed. */
-function requireAll(scope: string | string[] | undefined, allows: (scope: string) => boolean): void {
+function requireAll(
+  scope: string | string[] | undefined,
+  allows: (scope: string) => boolean,
+): void {
   const scopes = scope === undefined ? [] : Array.isArray(scope) ? scope : [scope];
   if (scopes.length === 0 || !scopes.every(allows)) throw new Error("Forbidden");
 }

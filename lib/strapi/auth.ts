@@ -43,11 +43,18 @@ export interface Authenticated {
 export const USER_UID = "plugin::users-permissions.user";
 
 /** Authenticates a connecting socket from its handshake. */
-export async function authenticateHandshake(strapi: StrapiLike, socket: IoSocket, publicAudience: string | undefined): Promise<Authenticated> {
+export async function authenticateHandshake(
+  strapi: StrapiLike,
+  socket: IoSocket,
+  publicAudience: string | undefined,
+): Promise<Authenticated> {
   const { token, strategy } = readCredentials(socket);
   if (token === undefined) {
     if (publicAudience === undefined) {
-      throw new HandshakeError("unauthorized", "Authentication required: send auth: { token } (the users-permissions plugin, which provides the public role, is not installed)");
+      throw new HandshakeError(
+        "unauthorized",
+        "Authentication required: send auth: { token } (the users-permissions plugin, which provides the public role, is not installed)",
+      );
     }
     return { audience: publicAudience, role: "public", user: null };
   }
@@ -69,25 +76,47 @@ function readCredentials(socket: IoSocket): { token?: string; strategy?: AuthStr
     token = match?.[1];
   }
   if (token !== undefined && typeof token !== "string") {
-    throw new HandshakeError("invalid_handshake", `'auth.token' must be a string, got ${typeof token}`);
+    throw new HandshakeError(
+      "invalid_handshake",
+      `'auth.token' must be a string, got ${typeof token}`,
+    );
   }
   const strategy = auth.strategy;
   if (strategy !== undefined && !AUTH_STRATEGIES.includes(strategy as AuthStrategy)) {
-    throw new HandshakeError("invalid_handshake", `'auth.strategy' must be one of ${AUTH_STRATEGIES.join(", ")}, got ${JSON.stringify(strategy)}`);
+    throw new HandshakeError(
+      "invalid_handshake",
+      `'auth.strategy' must be one of ${AUTH_STRATEGIES.join(", ")}, got ${
+        JSON.stringify(strategy)
+      }`,
+    );
   }
   return { token: token as string | undefined, strategy: strategy as AuthStrategy | undefined };
 }
 
-async function authenticateApiToken(strapi: StrapiLike, accessKey: string): Promise<Authenticated | undefined> {
-  const service = strapi.service("admin::api-token-content-api") ?? strapi.service("admin::api-token");
+async function authenticateApiToken(
+  strapi: StrapiLike,
+  accessKey: string,
+): Promise<Authenticated | undefined> {
+  const service = strapi.service("admin::api-token-content-api") ??
+    strapi.service("admin::api-token");
   if (!service) return undefined;
   const keyHash: string = service.hash(accessKey);
   const token = await service.getByAccessKey(keyHash);
   if (!token) return undefined;
-  if (token.kind !== undefined && token.kind !== null && token.kind !== "content-api") return undefined;
+  if (token.kind !== undefined && token.kind !== null && token.kind !== "content-api") {
+    return undefined;
+  }
   const expiresAt = token.expiresAt ? new Date(token.expiresAt).getTime() : undefined;
-  if (expiresAt !== undefined && expiresAt <= Date.now()) throw new HandshakeError("token_expired", "API token expired");
-  const authenticated: Authenticated = { audience: audienceKey("token", token.id), role: `api-token:${token.type}`, user: null, keyHash, tokenId: token.id };
+  if (expiresAt !== undefined && expiresAt <= Date.now()) {
+    throw new HandshakeError("token_expired", "API token expired");
+  }
+  const authenticated: Authenticated = {
+    audience: audienceKey("token", token.id),
+    role: `api-token:${token.type}`,
+    user: null,
+    keyHash,
+    tokenId: token.id,
+  };
   if (expiresAt !== undefined) authenticated.expiresAt = expiresAt;
   return authenticated;
 }
@@ -100,15 +129,21 @@ async function authenticateJwt(strapi: StrapiLike, token: string): Promise<Authe
     payload = await usersPermissions.service("jwt").verify(token);
   } catch {
     const expiry = jwtExpiry(token);
-    if (expiry !== undefined && expiry <= Date.now()) throw new HandshakeError("token_expired", "Token expired");
+    if (expiry !== undefined && expiry <= Date.now()) {
+      throw new HandshakeError("token_expired", "Token expired");
+    }
     throw new HandshakeError("invalid_token", "Invalid token");
   }
   if (payload?.id === undefined) throw new HandshakeError("invalid_token", "Invalid token");
   const user = await usersPermissions.service("user").fetchAuthenticatedUser(payload.id);
   if (!user) throw new HandshakeError("invalid_token", "Invalid token: the user no longer exists");
   if (user.blocked) throw new HandshakeError("user_blocked", "User is blocked");
-  const advanced = await strapi.store({ type: "plugin", name: "users-permissions" }).get({ key: "advanced" });
-  if (advanced?.email_confirmation && !user.confirmed) throw new HandshakeError("user_not_confirmed", "User email is not confirmed");
+  const advanced = await strapi.store({ type: "plugin", name: "users-permissions" }).get({
+    key: "advanced",
+  });
+  if (advanced?.email_confirmation && !user.confirmed) {
+    throw new HandshakeError("user_not_confirmed", "User email is not confirmed");
+  }
   if (!user.role) throw new HandshakeError("invalid_token", "User has no role");
   const authenticated: Authenticated = {
     audience: audienceKey("role", user.role.id),
@@ -123,7 +158,9 @@ async function authenticateJwt(strapi: StrapiLike, token: string): Promise<Authe
 }
 
 /** The user fields `$io` reports (getEntityRoomSockets, socket.data.user): identifiers and names only. */
-export function userSummary(user: { id: number; documentId?: string; username?: string; email?: string }): Record<string, unknown> {
+export function userSummary(
+  user: { id: number; documentId?: string; username?: string; email?: string },
+): Record<string, unknown> {
   return { id: user.id, documentId: user.documentId, username: user.username, email: user.email };
 }
 
@@ -132,7 +169,9 @@ function jwtExpiry(token: string): number | undefined {
   const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
-    const { exp } = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown };
+    const { exp } = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      exp?: unknown;
+    };
     return typeof exp === "number" ? exp * 1000 : undefined;
   } catch {
     return undefined;

@@ -16,9 +16,15 @@ export class ClientEvents {
   readonly #handlers: readonly ClientEventHandler[];
   readonly #context: ClientEventContext;
   readonly #logger: Logger;
-  #listeners: Array<[name: string, listener: (this: IoSocket, ...args: unknown[]) => void]> | undefined;
+  #listeners:
+    | Array<[name: string, listener: (this: IoSocket, ...args: unknown[]) => void]>
+    | undefined;
 
-  constructor(handlers: readonly ClientEventHandler[], context: ClientEventContext, logger: Logger) {
+  constructor(
+    handlers: readonly ClientEventHandler[],
+    context: ClientEventContext,
+    logger: Logger,
+  ) {
     this.#handlers = handlers;
     this.#context = context;
     this.#logger = logger;
@@ -28,11 +34,25 @@ export class ClientEvents {
   attach(socket: IoSocket, guard: ClientGuard): void {
     this.#listeners ??= this.#handlers
       .filter(({ name }) => name !== "connection" && name !== "disconnect")
-      .map(({ name, handler }) => [name, guard.handler(name, (target, args, ack) => handler(this.#context, target, ...args, ...(ack ? [ack] : [])), { reply: false })]);
+      .map((
+        { name, handler },
+      ) => [
+        name,
+        guard.handler(
+          name,
+          (target, args, ack) => handler(this.#context, target, ...args, ...(ack ? [ack] : [])),
+          { reply: false },
+        ),
+      ]);
     for (const [name, listener] of this.#listeners) socket.on(name, listener);
     for (const { name, handler } of this.#handlers) {
       if (name === "connection") this.#runHook(name, () => handler(this.#context, socket), socket);
-      else if (name === "disconnect") socket.on("disconnect", (reason) => this.#runHook(name, () => handler(this.#context, socket, reason), socket));
+      else if (name === "disconnect") {
+        socket.on(
+          "disconnect",
+          (reason) => this.#runHook(name, () => handler(this.#context, socket, reason), socket),
+        );
+      }
     }
   }
 
@@ -40,6 +60,10 @@ export class ClientEvents {
   #runHook(name: string, run: () => unknown, socket: IoSocket): void {
     Promise.resolve()
       .then(run)
-      .catch((error) => this.#logger.error(`io event handler '${name}' failed for socket ${socket.id}: ${errorMessage(error)}`));
+      .catch((error) =>
+        this.#logger.error(
+          `io event handler '${name}' failed for socket ${socket.id}: ${errorMessage(error)}`,
+        )
+      );
   }
 }

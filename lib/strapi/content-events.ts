@@ -13,7 +13,12 @@
 import type { Logger } from "../logger.ts";
 import type { EmitOptions } from "../types.ts";
 import { afterCommit } from "./after-commit.ts";
-import { type ContentEventAction, defaultContentTypeEvents, type ResolvedContentTypeEvents, type ResolvedPluginOptions } from "./plugin-options.ts";
+import {
+  type ContentEventAction,
+  defaultContentTypeEvents,
+  type ResolvedContentTypeEvents,
+  type ResolvedPluginOptions,
+} from "./plugin-options.ts";
 import type { DocumentContext, StrapiContentType, StrapiLike } from "./strapi-like.ts";
 
 /** What `$io` needs from here. */
@@ -22,7 +27,13 @@ interface Emitter {
 }
 
 /** A raw row as the document service returns it. */
-type Row = { id?: number; documentId?: string; locale?: string | null; publishedAt?: unknown; [key: string]: unknown };
+type Row = {
+  id?: number;
+  documentId?: string;
+  locale?: string | null;
+  publishedAt?: unknown;
+  [key: string]: unknown;
+};
 
 /** One event to send once the change is committed. */
 interface PendingEvent {
@@ -35,17 +46,30 @@ interface PendingEvent {
 }
 
 /** Registers the document middleware; returns its remover. */
-export function watchContentEvents(strapi: StrapiLike, io: Emitter, options: ResolvedPluginOptions, logger: Logger): () => void {
-  const configured = options.contentTypes === "api" ? undefined : new Map(options.contentTypes.map((entry) => [entry.uid, entry]));
+export function watchContentEvents(
+  strapi: StrapiLike,
+  io: Emitter,
+  options: ResolvedPluginOptions,
+  logger: Logger,
+): () => void {
+  const configured = options.contentTypes === "api"
+    ? undefined
+    : new Map(options.contentTypes.map((entry) => [entry.uid, entry]));
   const eventsFor = (uid: string): ResolvedContentTypeEvents | undefined =>
-    configured ? configured.get(uid) : uid.startsWith("api::") ? defaultContentTypeEvents(uid) : undefined;
+    configured
+      ? configured.get(uid)
+      : uid.startsWith("api::")
+      ? defaultContentTypeEvents(uid)
+      : undefined;
 
   return strapi.documents.use(async (context: DocumentContext, next) => {
     const result = await next();
     const config = eventsFor(context.uid);
     const contentType = config && strapi.contentType(context.uid);
     if (!config || !contentType) return result;
-    const pending = pendingEvents(context.action, result, config, contentType).filter(({ event }) => config.actions.has(event));
+    const pending = pendingEvents(context.action, result, config, contentType).filter(({ event }) =>
+      config.actions.has(event)
+    );
     if (pending.length > 0) {
       afterCommit(strapi, logger, `${context.uid} ${context.action} event`, async () => {
         for (const item of pending) await send(strapi, io, contentType, config, item);
@@ -56,7 +80,12 @@ export function watchContentEvents(strapi: StrapiLike, io: Emitter, options: Res
 }
 
 /** Turns one document-service action and its result into the events it means for readers. */
-function pendingEvents(action: string, result: unknown, config: ResolvedContentTypeEvents, contentType: StrapiContentType): PendingEvent[] {
+function pendingEvents(
+  action: string,
+  result: unknown,
+  config: ResolvedContentTypeEvents,
+  contentType: StrapiContentType,
+): PendingEvent[] {
   const draftAndPublish = contentType.options?.draftAndPublish === true;
   const fetchOrRow = config.populate === undefined ? "row" : "refetch";
   switch (action) {
@@ -70,32 +99,57 @@ function pendingEvents(action: string, result: unknown, config: ResolvedContentT
       return [{ event: action, row, send: fetchOrRow, status: published ? "published" : "draft" }];
     }
     case "publish":
-      return entriesOf(result).map((row) => ({ event: "publish", row, send: fetchOrRow, status: "published" }));
+      return entriesOf(result).map((row) => ({
+        event: "publish",
+        row,
+        send: fetchOrRow,
+        status: "published",
+      }));
     case "unpublish":
-      return oncePerLocale(entriesOf(result)).map((row) => ({ event: "unpublish", row, send: "identifiers" }));
+      return oncePerLocale(entriesOf(result)).map((row) => ({
+        event: "unpublish",
+        row,
+        send: "identifiers",
+      }));
     case "discardDraft":
       if (!config.drafts) return [];
-      return entriesOf(result).map((row) => ({ event: "update", row, send: fetchOrRow, status: "draft" }));
+      return entriesOf(result).map((row) => ({
+        event: "update",
+        row,
+        send: fetchOrRow,
+        status: "draft",
+      }));
     case "delete": {
       // A locale that was never published was never visible to readers: its deletion is not news to them.
       const visible = (row: Row) => !draftAndPublish || config.drafts || isPublished(row);
       const rows = entriesOf(result);
       const visibleLocales = new Set(rows.filter(visible).map((row) => row.locale ?? ""));
-      return oncePerLocale(rows.filter((row) => visibleLocales.has(row.locale ?? ""))).map((row) => ({ event: "delete", row, send: "identifiers" }));
+      return oncePerLocale(rows.filter((row) => visibleLocales.has(row.locale ?? ""))).map((
+        row,
+      ) => ({ event: "delete", row, send: "identifiers" }));
     }
     default:
       return [];
   }
 }
 
-async function send(strapi: StrapiLike, io: Emitter, contentType: StrapiContentType, config: ResolvedContentTypeEvents, item: PendingEvent): Promise<void> {
+async function send(
+  strapi: StrapiLike,
+  io: Emitter,
+  contentType: StrapiContentType,
+  config: ResolvedContentTypeEvents,
+  item: PendingEvent,
+): Promise<void> {
   let data: unknown;
   if (item.send === "identifiers") {
     data = identifiers(item.row);
   } else if (item.send === "row") {
     data = item.row;
   } else {
-    const params: Record<string, unknown> = { documentId: item.row.documentId, populate: config.populate };
+    const params: Record<string, unknown> = {
+      documentId: item.row.documentId,
+      populate: config.populate,
+    };
     if (item.row.locale) params.locale = item.row.locale;
     if (item.status) params.status = item.status;
     data = await strapi.documents(contentType.uid).findOne(params);
@@ -110,7 +164,10 @@ function isPublished(row: Row): boolean {
 
 /** `{ id, documentId, locale? }` (the id readers knew: the published row's): what delete and unpublish carry. */
 function identifiers(row: Row): { id?: number; documentId: string; locale?: string } {
-  const ids: { id?: number; documentId: string; locale?: string } = { id: row.id, documentId: row.documentId as string };
+  const ids: { id?: number; documentId: string; locale?: string } = {
+    id: row.id,
+    documentId: row.documentId as string,
+  };
   if (ids.id === undefined) delete ids.id;
   if (row.locale) ids.locale = row.locale;
   return ids;

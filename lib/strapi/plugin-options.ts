@@ -12,7 +12,13 @@ import type { IoSocket } from "../types.ts";
 import { isContentTypeUid } from "../validate.ts";
 
 /** The document actions that become content events (`<singularName>:<action>`). */
-export const CONTENT_EVENT_ACTIONS = ["create", "update", "delete", "publish", "unpublish"] as const;
+export const CONTENT_EVENT_ACTIONS = [
+  "create",
+  "update",
+  "delete",
+  "publish",
+  "unpublish",
+] as const;
 /** A document action that becomes a content event. */
 export type ContentEventAction = (typeof CONTENT_EVENT_ACTIONS)[number];
 
@@ -96,7 +102,17 @@ export interface ResolvedPluginOptions {
 }
 
 /** Client events strapi-io handles itself; a configured handler may not take these names. */
-const RESERVED_EVENTS = ["subscribe-entity", "unsubscribe-entity", "get-entity-subscriptions", "connect", "connect_error", "disconnecting", "newListener", "removeListener", "error"];
+const RESERVED_EVENTS = [
+  "subscribe-entity",
+  "unsubscribe-entity",
+  "get-entity-subscriptions",
+  "connect",
+  "connect_error",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+  "error",
+];
 
 /** The keys only the plugin knows (the others are the core's `CORE_KEYS`). */
 export const PLUGIN_KEYS = ["contentTypes", "events", "hooks", "emitPermission"] as const;
@@ -117,12 +133,16 @@ export function resolvePluginOptions(options: PluginOptions = {}): ResolvedPlugi
   const core = resolveOptions(coreOptions);
 
   const rule = emitPermission ?? PLUGIN_DEFAULTS.emitPermission;
-  if (!EMIT_PERMISSIONS.includes(rule)) fail("emitPermission", `one of ${EMIT_PERMISSIONS.join(", ")}`, rule);
+  if (!EMIT_PERMISSIONS.includes(rule)) {
+    fail("emitPermission", `one of ${EMIT_PERMISSIONS.join(", ")}`, rule);
+  }
 
   const hookSet = hooks ?? {};
   expectPlainObject(hookSet, "hooks");
   expectKnownKeys(hookSet, ["init"], "hooks");
-  if (hookSet.init !== undefined && typeof hookSet.init !== "function") fail("hooks.init", "a function", hookSet.init);
+  if (hookSet.init !== undefined && typeof hookSet.init !== "function") {
+    fail("hooks.init", "a function", hookSet.init);
+  }
 
   return {
     core,
@@ -134,26 +154,46 @@ export function resolvePluginOptions(options: PluginOptions = {}): ResolvedPlugi
 }
 
 function resolveContentTypes(entries: unknown): ResolvedContentTypeEvents[] {
-  if (!Array.isArray(entries)) fail("contentTypes", "an array of content-type uids or { uid, actions, populate, drafts }", entries);
-  const resolved = entries.map((entry, index) => resolveContentType(entry, `contentTypes[${index}]`));
-  const duplicate = resolved.find((entry, index) => resolved.findIndex((other) => other.uid === entry.uid) !== index);
+  if (!Array.isArray(entries)) {
+    fail(
+      "contentTypes",
+      "an array of content-type uids or { uid, actions, populate, drafts }",
+      entries,
+    );
+  }
+  const resolved = entries.map((entry, index) =>
+    resolveContentType(entry, `contentTypes[${index}]`)
+  );
+  const duplicate = resolved.find((entry, index) =>
+    resolved.findIndex((other) => other.uid === entry.uid) !== index
+  );
   if (duplicate) fail("contentTypes", "a list without duplicate uids", duplicate.uid);
   return resolved;
 }
 
 function resolveContentType(entry: unknown, key: string): ResolvedContentTypeEvents {
   const options = (typeof entry === "string" ? { uid: entry } : entry) as ContentTypeEvents;
-  if (typeof options !== "object" || options === null || Array.isArray(options)) fail(key, "a content-type uid or { uid, actions, populate, drafts }", entry);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    fail(key, "a content-type uid or { uid, actions, populate, drafts }", entry);
+  }
   expectKnownKeys(options, ["uid", "actions", "populate", "drafts"], key);
-  if (!isContentTypeUid(options.uid)) fail(`${key}.uid`, "a content-type uid like 'api::article.article'", options.uid);
+  if (!isContentTypeUid(options.uid)) {
+    fail(`${key}.uid`, "a content-type uid like 'api::article.article'", options.uid);
+  }
   const actions = options.actions ?? CONTENT_EVENT_ACTIONS;
-  if (!Array.isArray(actions) || actions.some((action) => !CONTENT_EVENT_ACTIONS.includes(action))) {
+  if (
+    !Array.isArray(actions) || actions.some((action) => !CONTENT_EVENT_ACTIONS.includes(action))
+  ) {
     fail(`${key}.actions`, `an array of ${CONTENT_EVENT_ACTIONS.join(", ")}`, actions);
   }
   const { populate } = options;
-  const populateOk = populate === undefined || populate === "*" || (Array.isArray(populate) && populate.every((field) => typeof field === "string" && field !== "")) ||
+  const populateOk = populate === undefined || populate === "*" ||
+    (Array.isArray(populate) &&
+      populate.every((field) => typeof field === "string" && field !== "")) ||
     (typeof populate === "object" && populate !== null && !Array.isArray(populate));
-  if (!populateOk) fail(`${key}.populate`, "'*', an array of relation names or a populate object", populate);
+  if (!populateOk) {
+    fail(`${key}.populate`, "'*', an array of relation names or a populate object", populate);
+  }
   const drafts = options.drafts ?? PLUGIN_DEFAULTS.drafts;
   if (typeof drafts !== "boolean") fail(`${key}.drafts`, "a boolean", drafts);
   return { uid: options.uid, actions: new Set(actions), populate, drafts };
@@ -163,17 +203,34 @@ function resolveEvents(events: unknown): ClientEventHandler[] {
   if (!Array.isArray(events)) fail("events", "an array of { name, handler }", events);
   return events.map((event, index) => {
     const key = `events[${index}]`;
-    if (typeof event !== "object" || event === null || Array.isArray(event)) fail(key, "an object { name, handler }", event);
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      fail(key, "an object { name, handler }", event);
+    }
     expectKnownKeys(event, ["name", "handler"], key);
     const { name, handler } = event as Partial<ClientEventHandler>;
-    if (typeof name !== "string" || name === "") fail(`${key}.name`, "a non-empty event name", name);
-    if (RESERVED_EVENTS.includes(name)) fail(`${key}.name`, `a name strapi-io does not reserve (${RESERVED_EVENTS.join(", ")})`, name);
-    if (typeof handler !== "function") fail(`${key}.handler`, "a function ({ strapi, io }, socket, ...args) => …", handler);
+    if (typeof name !== "string" || name === "") {
+      fail(`${key}.name`, "a non-empty event name", name);
+    }
+    if (RESERVED_EVENTS.includes(name)) {
+      fail(
+        `${key}.name`,
+        `a name strapi-io does not reserve (${RESERVED_EVENTS.join(", ")})`,
+        name,
+      );
+    }
+    if (typeof handler !== "function") {
+      fail(`${key}.handler`, "a function ({ strapi, io }, socket, ...args) => …", handler);
+    }
     return event as ClientEventHandler;
   });
 }
 
 /** Default events of a content type that is not listed explicitly (the `"api"` default). */
 export function defaultContentTypeEvents(uid: string): ResolvedContentTypeEvents {
-  return { uid, actions: new Set(CONTENT_EVENT_ACTIONS), populate: undefined, drafts: PLUGIN_DEFAULTS.drafts };
+  return {
+    uid,
+    actions: new Set(CONTENT_EVENT_ACTIONS),
+    populate: undefined,
+    drafts: PLUGIN_DEFAULTS.drafts,
+  };
 }

@@ -14,7 +14,11 @@ import { watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";
 import { ClientEvents } from "./client-events.ts";
 import { watchContentEvents } from "./content-events.ts";
-import { type PluginOptions, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-options.ts";
+import {
+  type PluginOptions,
+  type ResolvedPluginOptions,
+  resolvePluginOptions,
+} from "./plugin-options.ts";
 import { ACCESS_CHANGES, type AccessChange, type CredentialStore, Sessions } from "./sessions.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
@@ -30,7 +34,6 @@ const running = new WeakMap<StrapiLike, Running>();
 
 /** The inter-node event that carries access changes to the other nodes of a cluster. */
 const ACCESS_CHANGED = "strapi-io:access-changed";
-
 
 /** Strapi's plugin object for `strapi-server.js`. */
 export const strapiPlugin = {
@@ -52,13 +55,27 @@ export const strapiPlugin = {
     const credentials: CredentialStore = new WeakMap();
     const policy = createStrapiPolicy(strapi, audiences, {
       emitPermission: options.emitPermission,
-      onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) => credentials.set(socket, { expiresAt, keyHash, sessionId }),
+      onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) =>
+        credentials.set(socket, { expiresAt, keyHash, sessionId }),
     });
     // Built first, opened last: what handles connections must exist before the first client connects.
     const io = await prepareSocketIO(options.core, { logger, policy });
-    const sessions = new Sessions(strapi, audiences, { localSockets: () => localSockets(io), disconnectSocket: (id, reason) => io.disconnectSocket(id, reason) }, credentials, logger);
+    const sessions = new Sessions(
+      strapi,
+      audiences,
+      {
+        localSockets: () => localSockets(io),
+        disconnectSocket: (id, reason) => io.disconnectSocket(id, reason),
+      },
+      credentials,
+      logger,
+    );
     const recheck = (changes: ReadonlySet<AccessChange>) => {
-      sessions.reconcile(changes).catch((error) => logger.error(`could not re-check connected sockets after an access change: ${errorMessage(error)}`));
+      sessions.reconcile(changes).catch((error) =>
+        logger.error(
+          `could not re-check connected sockets after an access change: ${errorMessage(error)}`,
+        )
+      );
     };
     const clientEvents = new ClientEvents(options.events, { strapi, io }, logger);
     try {
@@ -81,7 +98,9 @@ export const strapiPlugin = {
     }
     io.server.on(ACCESS_CHANGED, (changes: unknown) => {
       audiences.invalidate();
-      const known = Array.isArray(changes) ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change)) : [];
+      const known = Array.isArray(changes)
+        ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change))
+        : [];
       recheck(new Set(known));
     });
 
@@ -95,7 +114,9 @@ export const strapiPlugin = {
         settled: (changes) => {
           recheck(changes);
           // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write.
-          if (reachesOtherNodes(io.server.sockets)) io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
+          if (reachesOtherNodes(io.server.sockets)) {
+            io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
+          }
         },
       }),
     ];
@@ -122,5 +143,7 @@ function expectKnownContentTypes(strapi: StrapiLike, options: ResolvedPluginOpti
 }
 
 function* localSockets(io: StrapiIO): Iterable<IoSocket> {
-  for (const namespace of [io.server.sockets, ...Object.values(io.namespaces)]) yield* namespace.sockets.values();
+  for (const namespace of [io.server.sockets, ...Object.values(io.namespaces)]) {
+    yield* namespace.sockets.values();
+  }
 }

@@ -43,7 +43,10 @@ const RELATION_KEYS = { ...ID_KEYS, count: (value: unknown) => typeof value === 
 /** On a morph-to entry: the content type it belongs to. */
 const MORPH_KEYS = { ...ID_KEYS, __type: (value: unknown) => typeof value === "string" };
 /** On a dynamic-zone entry: its component. */
-const DYNAMIC_ZONE_KEYS = { ...ID_KEYS, __component: (value: unknown) => typeof value === "string" };
+const DYNAMIC_ZONE_KEYS = {
+  ...ID_KEYS,
+  __component: (value: unknown) => typeof value === "string",
+};
 
 /** Attribute types whose value is JSON of any shape, sent as given (Strapi does not walk them either). */
 const JSON_TYPES = new Set(["json", "blocks"]);
@@ -63,7 +66,9 @@ export function restShape(strapi: ModelLookup, model: StrapiModel, data: unknown
   const walk = new Walk(strapi);
   if (!Array.isArray(data)) return isRecord(data) ? walk.entry(data, model, ID_KEYS, 0) : data;
   // A list inside the list is no REST response (and the sanitizer would take its entries for documents).
-  return data.filter((entry) => !Array.isArray(entry)).map((entry) => (isRecord(entry) ? walk.entry(entry, model, ID_KEYS, 0) : entry));
+  return data.filter((entry) => !Array.isArray(entry)).map((
+    entry,
+  ) => (isRecord(entry) ? walk.entry(entry, model, ID_KEYS, 0) : entry));
 }
 
 /** One cut of one document: its entry count and the entries it is inside of (to drop cycles). */
@@ -77,11 +82,18 @@ class Walk {
   }
 
   /** The attributes of `model` and the `extra` keys of `record`; `undefined` for a cycle or past the depth. */
-  entry(record: Record<string, unknown>, model: StrapiModel, extra: typeof ID_KEYS, depth: number): Record<string, unknown> | undefined {
+  entry(
+    record: Record<string, unknown>,
+    model: StrapiModel,
+    extra: typeof ID_KEYS,
+    depth: number,
+  ): Record<string, unknown> | undefined {
     if (depth > MAX_DEPTH || this.#inside.has(record)) return undefined;
     this.#entries += 1;
     if (this.#entries > MAX_ENTRIES) {
-      throw new RangeError(`emit(): 'data' holds more than ${MAX_ENTRIES} entries (documents, components, media); send less or send identifiers`);
+      throw new RangeError(
+        `emit(): 'data' holds more than ${MAX_ENTRIES} entries (documents, components, media); send less or send identifiers`,
+      );
     }
     this.#inside.add(record);
     try {
@@ -90,7 +102,9 @@ class Walk {
         const value = record[key];
         // Own attributes only: `constructor` or `__proto__` must not find Object.prototype's members.
         const attribute = Object.hasOwn(model.attributes, key) ? model.attributes[key] : undefined;
-        const kept = attribute ? this.#attribute(attribute, value, depth) : extraValue(extra, key, value);
+        const kept = attribute
+          ? this.#attribute(attribute, value, depth)
+          : extraValue(extra, key, value);
         if (kept !== undefined) copy[key] = kept;
       }
       return copy;
@@ -135,7 +149,12 @@ class Walk {
    * A nested value: one entry or a list of entries, each cut against the model `modelOf` picks for it
    * (entries without one are dropped). Ids and `null` stay as given; a list inside a list is not REST's.
    */
-  #nested(value: unknown, depth: number, modelOf: (entry: Record<string, unknown>) => StrapiModel | undefined, extra: typeof ID_KEYS): unknown {
+  #nested(
+    value: unknown,
+    depth: number,
+    modelOf: (entry: Record<string, unknown>) => StrapiModel | undefined,
+    extra: typeof ID_KEYS,
+  ): unknown {
     const one = (item: unknown): unknown => {
       if (!isRecord(item)) return Array.isArray(item) ? undefined : item;
       const model = modelOf(item);

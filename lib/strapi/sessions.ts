@@ -46,7 +46,13 @@ export class Sessions {
   readonly #credentials: CredentialStore;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(strapi: StrapiLike, audiences: Audiences, host: SessionHost, credentials: CredentialStore, logger: Logger) {
+  constructor(
+    strapi: StrapiLike,
+    audiences: Audiences,
+    host: SessionHost,
+    credentials: CredentialStore,
+    logger: Logger,
+  ) {
     this.#strapi = strapi;
     this.#audiences = audiences;
     this.#host = host;
@@ -67,13 +73,18 @@ export class Sessions {
     const sockets = [...host.localSockets()];
     if (sockets.length === 0) return;
     const snapshot = await this.#audiences.current();
-    const usersToCheck = new Set(changes.has("users") ? sockets.filter((socket) => socket.data.userId !== undefined) : []);
+    const usersToCheck = new Set(
+      changes.has("users") ? sockets.filter((socket) => socket.data.userId !== undefined) : [],
+    );
     for (const socket of sockets) {
       const key = socket.data.audiences?.[0];
       const audience = key === undefined ? undefined : snapshot.audiences.get(key);
       if (key?.startsWith("token:")) {
         if (!audience) host.disconnectSocket(socket.id, "API token revoked");
-        else if (audience.keyHash !== undefined && audience.keyHash !== this.#credentials.get(socket)?.keyHash) host.disconnectSocket(socket.id, "API token regenerated");
+        else if (
+          audience.keyHash !== undefined &&
+          audience.keyHash !== this.#credentials.get(socket)?.keyHash
+        ) host.disconnectSocket(socket.id, "API token regenerated");
       } else if (!audience) {
         // A deleted role's users are moved to another role by users-permissions: follow the user.
         if (socket.data.userId !== undefined) usersToCheck.add(socket);
@@ -82,16 +93,22 @@ export class Sessions {
     }
     if (changes.has("tokens")) this.#rearmTokenExpiries(sockets, snapshot.audiences);
     await this.#checkUsers([...usersToCheck].filter((socket) => socket.connected));
-    if (changes.has("sessions")) await this.#checkSessions(sockets.filter((socket) => socket.connected));
+    if (changes.has("sessions")) {
+      await this.#checkSessions(sockets.filter((socket) => socket.connected));
+    }
   }
 
   /** Disconnects sockets whose users-permissions session (refresh mode) has ended: logout, revocation, expiry. */
   async #checkSessions(sockets: IoSocket[]): Promise<void> {
-    const withSession = sockets.filter((socket) => this.#credentials.get(socket)?.sessionId !== undefined);
+    const withSession = sockets.filter((socket) =>
+      this.#credentials.get(socket)?.sessionId !== undefined
+    );
     if (withSession.length === 0 || !this.#strapi.sessionManager) return;
     const sessions = this.#strapi.sessionManager("users-permissions");
     for (const socket of withSession) {
-      if (!(await sessions.isSessionActive(this.#credentials.get(socket)!.sessionId!))) this.#host.disconnectSocket(socket.id, "Session ended");
+      if (!(await sessions.isSessionActive(this.#credentials.get(socket)!.sessionId!))) {
+        this.#host.disconnectSocket(socket.id, "Session ended");
+      }
     }
   }
 
@@ -104,13 +121,18 @@ export class Sessions {
   async #checkUsers(sockets: IoSocket[]): Promise<void> {
     if (sockets.length === 0) return;
     const ids = [...new Set(sockets.map((socket) => socket.data.userId))];
-    const users = await this.#strapi.db.query(USER_UID).findMany({ where: { id: { $in: ids } }, populate: ["role"] });
+    const users = await this.#strapi.db.query(USER_UID).findMany({
+      where: { id: { $in: ids } },
+      populate: ["role"],
+    });
     const byId = new Map(users.map((user) => [user.id, user]));
     for (const socket of sockets) {
       const user = byId.get(socket.data.userId);
       if (!user) this.#host.disconnectSocket(socket.id, "User deleted");
       else if (user.blocked) this.#host.disconnectSocket(socket.id, "User is blocked");
-      else if (user.role) this.#moveToRole(socket, audienceKey("role", user.role.id), String(user.role.type));
+      else if (user.role) {
+        this.#moveToRole(socket, audienceKey("role", user.role.id), String(user.role.type));
+      }
     }
   }
 
@@ -125,7 +147,10 @@ export class Sessions {
     this.#logger.debug(`socket ${socket.id} moved to role '${role}'`);
   }
 
-  #rearmTokenExpiries(sockets: IoSocket[], audiences: ReadonlyMap<string, { expiresAt?: number }>): void {
+  #rearmTokenExpiries(
+    sockets: IoSocket[],
+    audiences: ReadonlyMap<string, { expiresAt?: number }>,
+  ): void {
     for (const socket of sockets) {
       const audience = socket.data.audiences?.[0];
       if (!socket.connected || !audience?.startsWith("token:")) continue;
@@ -140,7 +165,10 @@ export class Sessions {
     const timer = setTimeout(() => {
       this.#timers.delete(socket.id);
       if (Date.now() < expiresAt) this.#arm(socket, expiresAt);
-      else this.#host.disconnectSocket(socket.id, socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired");
+      else {this.#host.disconnectSocket(
+          socket.id,
+          socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired",
+        );}
     }, Math.max(0, Math.min(delay, MAX_TIMER_DELAY)));
     // Expiry timers must not keep a process alive on their own.
     (timer as { unref?: () => void }).unref?.();

@@ -45,7 +45,10 @@ export interface Ability {
 
 /** What Strapi's content-API sanitizer reads from `auth`: the strategy's `verify` decides relation access. */
 export interface SanitizeAuth {
-  strategy: { name: string; verify(auth: SanitizeAuth, config: { scope?: string | string[] }): unknown };
+  strategy: {
+    name: string;
+    verify(auth: SanitizeAuth, config: { scope?: string | string[] }): unknown;
+  };
   credentials: unknown;
   ability: Ability | null;
 }
@@ -62,7 +65,11 @@ export interface DocumentContext {
 export interface LifecycleEvent {
   action: string;
   model: { uid: string };
-  params: { data?: Record<string, unknown>; where?: Record<string, unknown>; [key: string]: unknown };
+  params: {
+    data?: Record<string, unknown>;
+    where?: Record<string, unknown>;
+    [key: string]: unknown;
+  };
   result?: unknown;
 }
 
@@ -85,17 +92,29 @@ export interface StrapiLike {
   store(options: { type: string; name: string }): { get(options: { key: string }): Promise<any> };
   documents: ((uid: string) => any) & {
     /** Registers a middleware; returns its remover (call it once). */
-    use(middleware: (context: DocumentContext, next: () => Promise<unknown>) => Promise<unknown>): () => void;
+    use(
+      middleware: (context: DocumentContext, next: () => Promise<unknown>) => Promise<unknown>,
+    ): () => void;
   };
   db: {
     query(uid: string): Query;
-    transaction<T>(callback: (helpers: { onCommit(fn: () => void): void }) => T | Promise<T>): Promise<T>;
+    transaction<T>(
+      callback: (helpers: { onCommit(fn: () => void): void }) => T | Promise<T>,
+    ): Promise<T>;
     inTransaction(): boolean;
     lifecycles: { subscribe(subscriber: Record<string, unknown>): () => void };
   };
   contentAPI: {
-    permissions: { engine: { generateAbility(permissions: Array<{ action: string }>): Promise<Ability> } };
-    sanitize: { output(data: unknown, schema: StrapiContentType, options: { auth: SanitizeAuth }): Promise<unknown> };
+    permissions: {
+      engine: { generateAbility(permissions: Array<{ action: string }>): Promise<Ability> };
+    };
+    sanitize: {
+      output(
+        data: unknown,
+        schema: StrapiContentType,
+        options: { auth: SanitizeAuth },
+      ): Promise<unknown>;
+    };
   };
   /** Login sessions (users-permissions' refresh mode), where Strapi provides them. */
   sessionManager?: (origin: string) => { isSessionActive(sessionId: string): Promise<boolean> };

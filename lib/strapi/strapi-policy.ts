@@ -11,7 +11,7 @@ import { audienceRoom, entityRoom } from "../room-names.ts";
 import { singularNameOf } from "../singular-name.ts";
 import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "../types.ts";
 import type { Audiences, AudienceSnapshot, PermissionSet } from "./audiences.ts";
-import { authenticateHandshake, type Authenticated } from "./auth.ts";
+import { type Authenticated, authenticateHandshake } from "./auth.ts";
 import type { EmitPermission } from "./plugin-options.ts";
 import { restShape } from "./rest-shape.ts";
 import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
@@ -20,7 +20,13 @@ import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
 const everywhere: Reach = { has: () => true };
 
 /** The content-API action whose permission `emitPermission: "action"` requires for each event. */
-const ACTION_PERMISSION: Record<string, string> = { create: "create", update: "update", delete: "delete", publish: "update", unpublish: "update" };
+const ACTION_PERMISSION: Record<string, string> = {
+  create: "create",
+  update: "update",
+  delete: "delete",
+  publish: "update",
+  unpublish: "update",
+};
 
 /** Options of {@link createStrapiPolicy}. */
 export interface StrapiPolicyOptions {
@@ -30,13 +36,19 @@ export interface StrapiPolicyOptions {
 }
 
 /** Builds the policy the plugin hands to `createSocketIO()`. */
-export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, options: StrapiPolicyOptions): AccessPolicy {
+export function createStrapiPolicy(
+  strapi: StrapiLike,
+  audiences: Audiences,
+  options: StrapiPolicyOptions,
+): AccessPolicy {
   /** Per snapshot: the audience rooms outside each permission set (for reaching entity followers). */
   const outsideRooms = new WeakMap<PermissionSet, string[]>();
   const roomsOutside = (snapshot: AudienceSnapshot, set: PermissionSet): string[] => {
     let rooms = outsideRooms.get(set);
     if (!rooms) {
-      rooms = [...snapshot.audiences.keys()].filter((key) => !set.audiences.includes(key)).map(audienceRoom);
+      rooms = [...snapshot.audiences.keys()].filter((key) => !set.audiences.includes(key)).map(
+        audienceRoom,
+      );
       outsideRooms.set(set, rooms);
     }
     return rooms;
@@ -47,7 +59,11 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       const snapshot = await audiences.current();
       const authenticated = await authenticateHandshake(strapi, socket, snapshot.publicKey);
       options.onAuthenticated?.(socket, authenticated);
-      const identity: SocketIdentity = { role: authenticated.role, user: authenticated.user, audiences: [authenticated.audience] };
+      const identity: SocketIdentity = {
+        role: authenticated.role,
+        user: authenticated.user,
+        audiences: [authenticated.audience],
+      };
       if (authenticated.userId !== undefined) {
         identity.userId = authenticated.userId;
         identity.principal = { kind: "user", id: authenticated.userId };
@@ -57,7 +73,12 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       return identity;
     },
 
-    async deliveries(event: string, schema: string | ContentTypeSchema, data: unknown, reach: Reach = everywhere): Promise<Delivery[]> {
+    async deliveries(
+      event: string,
+      schema: string | ContentTypeSchema,
+      data: unknown,
+      reach: Reach = everywhere,
+    ): Promise<Delivery[]> {
       const contentType = contentTypeOf(strapi, schema);
       const { uid } = contentType;
       const snapshot = await audiences.current();
@@ -67,15 +88,21 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       const documentId = documentIdOf(data);
       const receiversOf = (set: PermissionSet): Omit<Delivery, "payload"> | undefined => {
         // The entity's followers of this set, in the namespaces other than `/` (which carry no type-wide stream).
-        const room = documentId !== undefined && set.allows(`${uid}.findOne`) ? entityRoom(uid, documentId) : undefined;
-        const followers = room !== undefined && reach.has(room) ? { room, except: roomsOutside(snapshot, set) } : undefined;
+        const room = documentId !== undefined && set.allows(`${uid}.findOne`)
+          ? entityRoom(uid, documentId)
+          : undefined;
+        const followers = room !== undefined && reach.has(room)
+          ? { room, except: roomsOutside(snapshot, set) }
+          : undefined;
         if (streamScopes.some((scope) => set.allows(scope))) {
           const rooms = set.audiences.map(audienceRoom).filter((audience) => reach.has(audience));
           if (rooms.length === 0 && !followers) return undefined;
           return followers ? { to: { rooms }, followers } : { to: { rooms } };
         }
         // Outside the type-wide stream, an entity's followers still get its events if they may read it.
-        return followers ? { to: { rooms: [followers.room], except: followers.except }, followers } : undefined;
+        return followers
+          ? { to: { rooms: [followers.room], except: followers.except }, followers }
+          : undefined;
       };
       // Sanitizing is the costly part: skip it for audiences nobody listens to.
       const listened = snapshot.sets.flatMap((set) => {
@@ -87,14 +114,24 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
       const shaped = restShape(strapi, contentType, data);
       return Promise.all(listened.map(async ({ set, receivers }): Promise<Delivery> => ({
         ...receivers,
-        payload: { data: await strapi.contentAPI.sanitize.output(shaped, contentType, { auth: set.auth }) },
+        payload: {
+          data: await strapi.contentAPI.sanitize.output(shaped, contentType, { auth: set.auth }),
+        },
       })));
     },
 
-    async authorizeEntity(identity: SocketData, uid: string, id: string | number): Promise<EntityAccessDecision> {
-      if (!strapi.contentType(uid)) return { allowed: false, error: `Unknown content type '${uid}'` };
+    async authorizeEntity(
+      identity: SocketData,
+      uid: string,
+      id: string | number,
+    ): Promise<EntityAccessDecision> {
+      if (!strapi.contentType(uid)) {
+        return { allowed: false, error: `Unknown content type '${uid}'` };
+      }
       const snapshot = await audiences.current();
-      const audience = identity.audiences?.[0] === undefined ? undefined : snapshot.audiences.get(identity.audiences[0]);
+      const audience = identity.audiences?.[0] === undefined
+        ? undefined
+        : snapshot.audiences.get(identity.audiences[0]);
       if (!audience || !audience.set.allows(`${uid}.findOne`)) {
         return { allowed: false, error: `Forbidden: this role or token may not read ${uid}` };
       }
@@ -115,12 +152,19 @@ export function createStrapiPolicy(strapi: StrapiLike, audiences: Audiences, opt
  *
  * @throws {TypeError} when `schema` names no type of the app, names two, or contradicts itself.
  */
-export function contentTypeOf(strapi: StrapiLike, schema: string | ContentTypeSchema): StrapiContentType {
+export function contentTypeOf(
+  strapi: StrapiLike,
+  schema: string | ContentTypeSchema,
+): StrapiContentType {
   const contentType = describedType(strapi, schema);
   const eventName = singularNameOf(schema);
   if (eventName !== contentType.info.singularName) {
     throw new TypeError(
-      `emit(): 'schema' is inconsistent: it names the event ${describe(eventName)}, but is the content type ${describe(contentType.info.singularName)} (${describe(contentType.uid)})`,
+      `emit(): 'schema' is inconsistent: it names the event ${
+        describe(eventName)
+      }, but is the content type ${describe(contentType.info.singularName)} (${
+        describe(contentType.uid)
+      })`,
     );
   }
   return contentType;
@@ -129,36 +173,65 @@ export function contentTypeOf(strapi: StrapiLike, schema: string | ContentTypeSc
 function describedType(strapi: StrapiLike, schema: string | ContentTypeSchema): StrapiContentType {
   if (typeof schema === "string") {
     const contentType = strapi.contentType(schema);
-    if (!contentType) throw new TypeError(`emit(): 'schema' must be a content type of this app, got ${describe(schema)}`);
-    return contentType;
-  }
-  if (typeof schema !== "object" || schema === null) {
-    throw new TypeError(`emit(): 'schema' must be a content-type uid or a schema object, got ${describe(schema)}`);
-  }
-  const singularName: unknown = (schema.info as ContentTypeSchema["info"] | undefined)?.singularName;
-  if (schema.uid !== undefined) {
-    const contentType = typeof schema.uid === "string" ? strapi.contentType(schema.uid) : undefined;
-    if (!contentType) throw new TypeError(`emit(): 'schema' must be a content type of this app, got uid ${describe(schema.uid)}`);
-    if (singularName !== undefined && singularName !== contentType.info.singularName) {
+    if (!contentType) {
       throw new TypeError(
-        `emit(): 'schema' is inconsistent: uid ${describe(schema.uid)} is the content type ${describe(contentType.info.singularName)}, but info.singularName says ${describe(singularName)}`,
+        `emit(): 'schema' must be a content type of this app, got ${describe(schema)}`,
       );
     }
     return contentType;
   }
-  const matches = Object.values(strapi.contentTypes).filter((candidate) => candidate.info.singularName === singularName);
+  if (typeof schema !== "object" || schema === null) {
+    throw new TypeError(
+      `emit(): 'schema' must be a content-type uid or a schema object, got ${describe(schema)}`,
+    );
+  }
+  const singularName: unknown = (schema.info as ContentTypeSchema["info"] | undefined)
+    ?.singularName;
+  if (schema.uid !== undefined) {
+    const contentType = typeof schema.uid === "string" ? strapi.contentType(schema.uid) : undefined;
+    if (!contentType) {
+      throw new TypeError(
+        `emit(): 'schema' must be a content type of this app, got uid ${describe(schema.uid)}`,
+      );
+    }
+    if (singularName !== undefined && singularName !== contentType.info.singularName) {
+      throw new TypeError(
+        `emit(): 'schema' is inconsistent: uid ${describe(schema.uid)} is the content type ${
+          describe(contentType.info.singularName)
+        }, but info.singularName says ${describe(singularName)}`,
+      );
+    }
+    return contentType;
+  }
+  const matches = Object.values(strapi.contentTypes).filter((candidate) =>
+    candidate.info.singularName === singularName
+  );
   if (matches.length > 1) {
     // Plugins reuse names (admin::user and plugin::users-permissions.user are both 'user'): never guess.
     const uids = matches.map((match) => describe(match.uid)).join(", ");
-    throw new TypeError(`emit(): 'schema' is ambiguous: info.singularName ${describe(singularName)} is the singularName of ${uids}; give its uid`);
+    throw new TypeError(
+      `emit(): 'schema' is ambiguous: info.singularName ${
+        describe(singularName)
+      } is the singularName of ${uids}; give its uid`,
+    );
   }
   const [match] = matches;
-  if (!match) throw new TypeError(`emit(): 'schema' must be a content type of this app, got info.singularName ${describe(singularName)}`);
+  if (!match) {
+    throw new TypeError(
+      `emit(): 'schema' must be a content type of this app, got info.singularName ${
+        describe(singularName)
+      }`,
+    );
+  }
   return match;
 }
 
 /** The documentId of an entry given by documentId or numeric id (any status or locale); `null` when it does not exist. */
-async function findDocumentId(strapi: StrapiLike, uid: string, id: string | number): Promise<string | null> {
+async function findDocumentId(
+  strapi: StrapiLike,
+  uid: string,
+  id: string | number,
+): Promise<string | null> {
   const where = typeof id === "number" ? { id } : { documentId: id };
   const row = await strapi.db.query(uid).findOne({ where, select: ["documentId"] });
   return typeof row?.documentId === "string" ? row.documentId : null;

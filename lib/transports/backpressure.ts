@@ -17,7 +17,8 @@ import type { ResolvedIoOptions } from "../options.ts";
 /** WebSocket close code sent to a slow consumer: 1013 "Try Again Later" — reconnect and refetch. */
 export const BACKPRESSURE_CLOSE_CODE = 1013;
 /** Close reason sent with {@link BACKPRESSURE_CLOSE_CODE}. */
-export const BACKPRESSURE_CLOSE_REASON = "strapi-io: send backlog over maxBackpressure (slow consumer)";
+export const BACKPRESSURE_CLOSE_REASON =
+  "strapi-io: send backlog over maxBackpressure (slow consumer)";
 /** How many of the largest messages fit between the soft and the hard limit. */
 const HARD_LIMIT_MESSAGES = 16;
 
@@ -34,7 +35,11 @@ export interface BacklogLimits {
 /** The limits that `transport` options set. */
 export function backlogLimits(transport: ResolvedIoOptions["transport"]): BacklogLimits {
   const { maxBackpressure, maxMessageSize, drainTimeout } = transport;
-  return { soft: maxBackpressure, hard: maxBackpressure + HARD_LIMIT_MESSAGES * maxMessageSize, drainTimeout };
+  return {
+    soft: maxBackpressure,
+    hard: maxBackpressure + HARD_LIMIT_MESSAGES * maxMessageSize,
+    drainTimeout,
+  };
 }
 
 /** Counts and logs slow-consumer disconnects; one per transport, shared by its guards. */
@@ -86,7 +91,12 @@ export class SlowConsumerGuard<C extends object> {
   #stopped = false;
 
   /** `beforeCheck` runs at the start of every check, for a transport that must `touch()` connections it could not name when it sent. */
-  constructor(limits: BacklogLimits, log: SlowConsumerLog, probe: BacklogProbe<C>, beforeCheck?: () => void) {
+  constructor(
+    limits: BacklogLimits,
+    log: SlowConsumerLog,
+    probe: BacklogProbe<C>,
+    beforeCheck?: () => void,
+  ) {
     this.#limits = limits;
     this.#log = log;
     this.#probe = probe;
@@ -160,7 +170,9 @@ export class SlowConsumerGuard<C extends object> {
     this.#beforeCheck?.();
     this.#scheduled = false;
     const now = performance.now();
-    for (const connection of this.#touched) if (!this.#congested.has(connection)) this.#congested.set(connection, 0);
+    for (const connection of this.#touched) {
+      if (!this.#congested.has(connection)) this.#congested.set(connection, 0);
+    }
     this.#touched.clear();
     for (const connection of this.#congested.keys()) this.#inspect(connection, now);
     this.#arm(now);
@@ -189,7 +201,12 @@ export class SlowConsumerGuard<C extends object> {
       this.#over.set(connection, now);
     }
     if (now - since >= drainTimeout) {
-      this.#evict(connection, `send backlog ${backlog} B over maxBackpressure ${soft} B for ${Math.round(now - since)} ms`);
+      this.#evict(
+        connection,
+        `send backlog ${backlog} B over maxBackpressure ${soft} B for ${
+          Math.round(now - since)
+        } ms`,
+      );
     }
   }
 

@@ -59,11 +59,15 @@ export interface EngineBacklogWatch {
 const PACKET_OVERHEAD = 64;
 
 /** Applies the slow-consumer rule to every connection `engine` accepts from now on. */
-export function watchEngineBacklogs(engine: EngineServer, options: EngineBacklogOptions): EngineBacklogWatch {
+export function watchEngineBacklogs(
+  engine: EngineServer,
+  options: EngineBacklogOptions,
+): EngineBacklogWatch {
   const { limits, log, wire, onPacket } = options;
   const sizes = new PacketSizes();
   const guard = new SlowConsumerGuard<Connection>(limits, log, {
-    backlog: (connection) => connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
+    backlog: (connection) =>
+      connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
     evict: ({ socket }) => {
       wire?.close?.(socket.transport);
       // Discard: close now, without waiting to flush a buffer that is not draining; Engine.IO empties it.

@@ -25,7 +25,10 @@ const MAX_UTF8_BYTES_PER_UNIT = 3;
  * anything; the adapters and clients hold the same encoder instance, so namespaces created earlier are
  * covered too. Returns the function that undoes it.
  */
-export function limitMessageSize(server: { readonly encoder: unknown }, maxMessageSize: number): () => void {
+export function limitMessageSize(
+  server: { readonly encoder: unknown },
+  maxMessageSize: number,
+): () => void {
   const encoder = server.encoder as PacketEncoder;
   const own = Object.getOwnPropertyDescriptor(encoder, "encode");
   const encode = encoder.encode;
@@ -35,7 +38,9 @@ export function limitMessageSize(server: { readonly encoder: unknown }, maxMessa
       const size = encodedSize(parts);
       if (size > maxMessageSize) {
         throw new RangeError(
-          `strapi-io: cannot send ${describe(packet)}: it is ${size} bytes once encoded, over transport.maxMessageSize (${maxMessageSize} bytes)`,
+          `strapi-io: cannot send ${
+            describe(packet)
+          }: it is ${size} bytes once encoded, over transport.maxMessageSize (${maxMessageSize} bytes)`,
         );
       }
     }
@@ -50,21 +55,27 @@ export function limitMessageSize(server: { readonly encoder: unknown }, maxMessa
 /** The bytes of an encoded packet: UTF-8 of its string part plus its attachments. */
 export function encodedSize(parts: readonly EncodedPart[]): number {
   let size = 0;
-  for (const part of parts) size += typeof part === "string" ? Buffer.byteLength(part) : part.byteLength;
+  for (const part of parts) {
+    size += typeof part === "string" ? Buffer.byteLength(part) : part.byteLength;
+  }
   return size;
 }
 
 /** A bound that needs no pass over the string: most messages are far under the limit and stop here. */
 function upperBound(parts: readonly EncodedPart[]): number {
   let bound = 0;
-  for (const part of parts) bound += typeof part === "string" ? part.length * MAX_UTF8_BYTES_PER_UNIT : part.byteLength;
+  for (const part of parts) {
+    bound += typeof part === "string" ? part.length * MAX_UTF8_BYTES_PER_UNIT : part.byteLength;
+  }
   return bound;
 }
 
 /** `event 'name'` for an event packet, else `a packet`; the name only, truncated, never the data. */
 function describe(packet: unknown): string {
   const { type, data } = (packet ?? {}) as { type?: unknown; data?: unknown };
-  const name = (type === EVENT || type === BINARY_EVENT) && Array.isArray(data) ? data[0] : undefined;
+  const name = (type === EVENT || type === BINARY_EVENT) && Array.isArray(data)
+    ? data[0]
+    : undefined;
   if (typeof name !== "string") return "a packet";
   return `event '${name.length > 64 ? `${name.slice(0, 64)}…` : name}'`;
 }

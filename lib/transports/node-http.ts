@@ -8,8 +8,18 @@
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON, backlogLimits, SlowConsumerLog } from "./backpressure.ts";
-import { type EngineServer, type EngineTransport, type EngineWire, watchEngineBacklogs } from "./engine-backlogs.ts";
+import {
+  backlogLimits,
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
+  SlowConsumerLog,
+} from "./backpressure.ts";
+import {
+  type EngineServer,
+  type EngineTransport,
+  type EngineWire,
+  watchEngineBacklogs,
+} from "./engine-backlogs.ts";
 import { limitMessageSize } from "./message-size.ts";
 import type { TransportContext, TransportHandle } from "./transport.ts";
 
@@ -72,7 +82,11 @@ export async function startNodeHttpTransport(context: TransportContext): Promise
 type ListenerSnapshot = Map<string, Array<(...args: unknown[]) => void>>;
 
 function snapshotListeners(server: HttpServer): ListenerSnapshot {
-  return new Map(ATTACHED_EVENTS.map((event) => [event, server.listeners(event) as Array<(...args: unknown[]) => void>]));
+  return new Map(
+    ATTACHED_EVENTS.map((
+      event,
+    ) => [event, server.listeners(event) as Array<(...args: unknown[]) => void>]),
+  );
 }
 
 /** Puts a shared server's listeners back as they were before engine.io wrapped them. */
@@ -133,5 +147,7 @@ class WsWire implements EngineWire {
 }
 
 function webSocketOf(transport: EngineTransport): NodeWebSocket | undefined {
-  return transport.name === "websocket" ? (transport as EngineTransport & { socket?: NodeWebSocket }).socket : undefined;
+  return transport.name === "websocket"
+    ? (transport as EngineTransport & { socket?: NodeWebSocket }).socket
+    : undefined;
 }

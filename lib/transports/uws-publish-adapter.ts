@@ -24,7 +24,12 @@ import { isInternalRoom } from "../room-names.ts";
 
 /** The one uWS App method the adapter needs; structural, so this file does not import uWebSockets.js. */
 export interface TopicPublisher {
-  publish(topic: string, message: string | Uint8Array | ArrayBuffer, isBinary?: boolean, compress?: boolean): boolean;
+  publish(
+    topic: string,
+    message: string | Uint8Array | ArrayBuffer,
+    isBinary?: boolean,
+    compress?: boolean,
+  ): boolean;
 }
 
 /** The parts of a uWS WebSocket the adapter touches. */
@@ -35,7 +40,10 @@ interface TopicSubscriber {
 
 /** Socket.IO socket internals the adapter needs (stable across 4.x). */
 interface EngineBackedSocket {
-  conn: { transport: { name: string; socket?: TopicSubscriber }; once(event: "upgrade", listener: () => void): void };
+  conn: {
+    transport: { name: string; socket?: TopicSubscriber };
+    once(event: "upgrade", listener: () => void): void;
+  };
   client: { writeToEngine(packets: unknown[], options: object): void };
 }
 
@@ -59,7 +67,9 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
 
     override addAll(id: SocketId, rooms: Set<Room>): void {
       const isNew = !this.sids.has(id);
-      if (this.#audiencesDisjoint && joinsSecondAudience(this.sids.get(id), rooms)) this.#audiencesDisjoint = false;
+      if (this.#audiencesDisjoint && joinsSecondAudience(this.sids.get(id), rooms)) {
+        this.#audiencesDisjoint = false;
+      }
       super.addAll(id, rooms);
       const socket = this.#socket(id);
       if (!socket) return;
@@ -101,12 +111,17 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
       // Not in any room: it never subscribed (a refused CONNECT), and the topics belong to another socket.
       if (!websocket || !rooms) return;
       tryUnsubscribe(websocket, this.nsp.name);
-      for (const room of rooms) if (room !== id) tryUnsubscribe(websocket, topicOf(this.nsp.name, room));
+      for (const room of rooms) {
+        if (room !== id) tryUnsubscribe(websocket, topicOf(this.nsp.name, room));
+      }
     }
 
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
       const rooms = opts.rooms;
-      if ((opts.except?.size ?? 0) > 0 || (rooms.size > 1 && !this.#disjointAudiences(rooms)) || (rooms.size === 1 && this.#isSocketIdRoom(rooms))) {
+      if (
+        (opts.except?.size ?? 0) > 0 || (rooms.size > 1 && !this.#disjointAudiences(rooms)) ||
+        (rooms.size === 1 && this.#isSocketIdRoom(rooms))
+      ) {
         super.broadcast(packet, opts);
         return;
       }
@@ -116,15 +131,27 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
       // Several topics: frames become bytes once, so uWS does not convert a string on every publish.
       const frames = wireFrames(encoded, rooms.size > 1);
       if (rooms.size === 0) publishFrames(app, this.nsp.name, frames, flags.compress);
-      else if (rooms.size === 1) publishFrames(app, topicOf(this.nsp.name, rooms.values().next().value as Room), frames, flags.compress);
-      else {
+      else if (rooms.size === 1) {
+        publishFrames(
+          app,
+          topicOf(this.nsp.name, rooms.values().next().value as Room),
+          frames,
+          flags.compress,
+        );
+      } else {
         for (const room of rooms) {
           // A room with no member here has no subscriber on its topic either: nothing to publish.
-          if (this.rooms.has(room)) publishFrames(app, this.#audienceTopic(room), frames, flags.compress);
+          if (this.rooms.has(room)) {
+            publishFrames(app, this.#audienceTopic(room), frames, flags.compress);
+          }
         }
       }
       if (this.#pollingIds.size === 0) return;
-      const packetOptions = { preEncoded: true, volatile: flags.volatile, compress: flags.compress };
+      const packetOptions = {
+        preEncoded: true,
+        volatile: flags.volatile,
+        compress: flags.compress,
+      };
       for (const id of this.#pollingIds) {
         if (rooms.size > 0 && !this.#inAny(id, rooms)) continue;
         const socket = this.#socket(id);
@@ -159,7 +186,10 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
     }
 
     #socket(id: SocketId): EngineBackedSocket | undefined {
-      const nsp = this.nsp as unknown as { sockets: Map<SocketId, EngineBackedSocket>; _preConnectSockets?: Map<SocketId, EngineBackedSocket> };
+      const nsp = this.nsp as unknown as {
+        sockets: Map<SocketId, EngineBackedSocket>;
+        _preConnectSockets?: Map<SocketId, EngineBackedSocket>;
+      };
       return nsp.sockets.get(id) ?? nsp._preConnectSockets?.get(id);
     }
   };
@@ -173,19 +203,35 @@ type WireFrame = [data: string | Uint8Array, binary: boolean];
  * message type "4" (and turned into UTF-8 bytes when `asBytes`), binary parts (attachments) as they are.
  */
 function wireFrames(encoded: ReadonlyArray<string | Uint8Array>, asBytes: boolean): WireFrame[] {
-  return encoded.map((part): WireFrame => (typeof part === "string" ? [asBytes ? Buffer.from(`4${part}`) : `4${part}`, false] : [part, true]));
+  return encoded.map((
+    part,
+  ): WireFrame => (typeof part === "string"
+    ? [asBytes ? Buffer.from(`4${part}`) : `4${part}`, false]
+    : [part, true])
+  );
 }
 
-function publishFrames(app: TopicPublisher, topic: string, frames: readonly WireFrame[], compress: boolean | undefined): void {
+function publishFrames(
+  app: TopicPublisher,
+  topic: string,
+  frames: readonly WireFrame[],
+  compress: boolean | undefined,
+): void {
   for (const [data, binary] of frames) app.publish(topic, data, binary, compress);
 }
 
 /** Whether joining `adding` puts a socket (currently in `current`) in a second audience room. */
 function joinsSecondAudience(current: Set<Room> | undefined, adding: Set<Room>): boolean {
   let audiences = 0;
-  for (const room of adding) if (typeof room === "string" && isInternalRoom(room) && !current?.has(room)) audiences += 1;
+  for (const room of adding) {
+    if (typeof room === "string" && isInternalRoom(room) && !current?.has(room)) audiences += 1;
+  }
   if (audiences === 0) return false;
-  if (current) for (const room of current) if (typeof room === "string" && isInternalRoom(room)) audiences += 1;
+  if (current) {
+    for (const room of current) {
+      if (typeof room === "string" && isInternalRoom(room)) audiences += 1;
+    }
+  }
   return audiences > 1;
 }
 
@@ -203,7 +249,13 @@ function webSocketOf(socket: EngineBackedSocket): TopicSubscriber | undefined {
  * room: a topic per socket would cost a uWS topic per connection for rooms of one, which `broadcast()`
  * serves through Socket.IO's per-socket path instead.
  */
-function subscribe(namespace: string, websocket: TopicSubscriber, isNew: boolean, rooms: Set<Room>, id: SocketId): void {
+function subscribe(
+  namespace: string,
+  websocket: TopicSubscriber,
+  isNew: boolean,
+  rooms: Set<Room>,
+  id: SocketId,
+): void {
   if (isNew) websocket.subscribe(namespace);
   for (const room of rooms) if (room !== id) websocket.subscribe(topicOf(namespace, room));
 }

@@ -8,10 +8,10 @@ import { Buffer } from "node:buffer";
 import { uServer } from "engine.io";
 import { errorMessage } from "../logger.ts";
 import {
-  BACKPRESSURE_CLOSE_CODE,
-  BACKPRESSURE_CLOSE_REASON,
   type BacklogLimits,
   backlogLimits,
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
   SlowConsumerGuard,
   SlowConsumerLog,
 } from "./backpressure.ts";
@@ -54,7 +54,10 @@ export function loadUws(): Promise<UwsAvailability> {
       const loaded = await import("uWebSockets.js");
       const uws = ((loaded as { default?: Uws }).default ?? loaded) as Uws;
       if (typeof uws.App !== "function" || typeof (uws as { _cfg?: unknown })._cfg !== "function") {
-        return { ok: false, reason: "uWebSockets.js loaded without its native binary for this Node.js version" };
+        return {
+          ok: false,
+          reason: "uWebSockets.js loaded without its native binary for this Node.js version",
+        };
       }
       return { ok: true, uws };
     } catch (error) {
@@ -89,17 +92,30 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
     socket.request = detachedRequest(socket.request);
   });
   // Packets Engine.IO holds itself (long-polling clients, a WebSocket not open yet); uWS holds the rest.
-  const engineBacklogs = watchEngineBacklogs(engine as unknown as EngineServer, { limits, log, onPacket: guard.notePacket });
+  const engineBacklogs = watchEngineBacklogs(engine as unknown as EngineServer, {
+    limits,
+    log,
+    onPacket: guard.notePacket,
+  });
   io.bind(engine as never);
 
   const listenSocket = await new Promise<ListenSocket>((resolve, reject) => {
     // Exclusive: uWS otherwise sets SO_REUSEPORT, and a second server on the same port would silently
     // share its connections instead of failing.
     // The native listen(host, port, options, cb) exists; the published typings only declare it without host.
-    const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: ListenSocket | false) => void) => void;
+    const listen = app.listen as unknown as (
+      host: string,
+      port: number,
+      options: number,
+      cb: (socket: ListenSocket | false) => void,
+    ) => void;
     listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (socket) resolve(socket);
-      else reject(new Error(`strapi-io: uWS could not listen on ${host}:${port} (port in use or not permitted)`));
+      else {reject(
+          new Error(
+            `strapi-io: uWS could not listen on ${host}:${port} (port in use or not permitted)`,
+          ),
+        );}
     });
   });
   const boundPort = uws.us_socket_local_port(listenSocket);
@@ -176,7 +192,8 @@ class UwsBacklogs {
     this.#log = log;
     const probe = {
       backlog: (socket: UwsWebSocket) => socket.getBufferedAmount(),
-      evict: (socket: UwsWebSocket) => socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON),
+      evict: (socket: UwsWebSocket) =>
+        socket.end(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON),
     };
     this.#guard = new SlowConsumerGuard(limits, log, probe, this.#beforeCheck);
   }
@@ -200,8 +217,13 @@ class UwsBacklogs {
         close: (socket, code, message) => {
           this.#open.delete(socket);
           // uWS closes with 1006 (no close frame) at its own limit; a socket that was near it is counted.
-          if (code === 1006 && !this.#guard.evicted(socket) && this.#guard.lastBacklog(socket) + this.#sinceCheck > this.#limits.hard) {
-            this.#log.record(`closed by uWS at the hard limit ${this.#limits.hard} B inside one loop turn`);
+          if (
+            code === 1006 && !this.#guard.evicted(socket) &&
+            this.#guard.lastBacklog(socket) + this.#sinceCheck > this.#limits.hard
+          ) {
+            this.#log.record(
+              `closed by uWS at the hard limit ${this.#limits.hard} B inside one loop turn`,
+            );
           }
           this.#guard.forget(socket);
           behavior.close?.(socket, code, message);
@@ -222,7 +244,9 @@ class UwsBacklogs {
     this.#sinceCheck += bytes;
     const transport = socket.transport as { name: string; socket?: UwsWebSocket };
     // Engine.IO's uWS WebSocket transport writes each packet to uWS at once; until `open` there is no socket yet.
-    if (transport.name === "websocket" && transport.socket && this.#open.has(transport.socket)) this.#guard.touch(transport.socket);
+    if (transport.name === "websocket" && transport.socket && this.#open.has(transport.socket)) {
+      this.#guard.touch(transport.socket);
+    }
   };
 
   stop(): void {
@@ -232,7 +256,9 @@ class UwsBacklogs {
   readonly #beforeCheck = (): void => {
     if (this.#sinceScan > this.#limits.soft) {
       this.#sinceScan = this.#sinceCheck;
-      for (const socket of this.#open) if (socket.getBufferedAmount() > 0) this.#guard.touch(socket);
+      for (const socket of this.#open) {
+        if (socket.getBufferedAmount() > 0) this.#guard.touch(socket);
+      }
     }
     this.#sinceCheck = 0;
   };

@@ -5,8 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { EntitySubscriptionResult, EntitySubscriptionsResult, SocketInfo } from "../../lib/types.ts";
-import { clientPool, type ClusterNode, eventually, redisClientNames, startNode, uniquePrefix } from "../support/cluster.ts";
+import type {
+  EntitySubscriptionResult,
+  EntitySubscriptionsResult,
+  SocketInfo,
+} from "../../lib/types.ts";
+import {
+  clientPool,
+  type ClusterNode,
+  eventually,
+  redisClientNames,
+  startNode,
+  uniquePrefix,
+} from "../support/cluster.ts";
 import { collect, nextEvent, untilMarkerFrom } from "../support/harness.ts";
 
 const SHARED_REDIS_PORT = 6379;
@@ -14,7 +25,11 @@ const ARTICLE = "api::article.article";
 
 describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_000 }, () => {
   const prefix = uniquePrefix("cluster");
-  const adapter = { type: "redis", url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`, keyPrefix: prefix } as const;
+  const adapter = {
+    type: "redis",
+    url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`,
+    keyPrefix: prefix,
+  } as const;
   const clients = clientPool();
   let a: ClusterNode;
   let b: ClusterNode;
@@ -35,9 +50,16 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
 
   /** Connects one client to each node and waits until every node's directory knows all three. */
   async function onEachNode(auth: Record<string, unknown> = {}, namespace = "") {
-    const sockets = await Promise.all([a, b, c].map((node) => clients.connect(node.url, auth, namespace)));
+    const sockets = await Promise.all(
+      [a, b, c].map((node) => clients.connect(node.url, auth, namespace)),
+    );
     for (const node of [a, b, c]) {
-      for (const socket of sockets) await eventually(() => node.call("getEntitySubscriptions", socket.id).then((r: any) => r.success), `directory entry of ${socket.id}`);
+      for (const socket of sockets) {
+        await eventually(
+          () => node.call("getEntitySubscriptions", socket.id).then((r: any) => r.success),
+          `directory entry of ${socket.id}`,
+        );
+      }
     }
     return sockets as [(typeof sockets)[0], (typeof sockets)[0], (typeof sockets)[0]];
   }
@@ -54,8 +76,15 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     assert.equal(await c.call("joinRoom", onB.id, "raw-room"), true);
     const seenA = collect(onA, "scoped");
     const inRoom = nextEvent(onB, "scoped");
-    await eventually(async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "raw-room")).length === 1, "the remote join");
-    await a.call("raw", { event: "scoped", rooms: ["raw-room", "nobody-here"], data: "multi-room" });
+    await eventually(
+      async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "raw-room")).length === 1,
+      "the remote join",
+    );
+    await a.call("raw", {
+      event: "scoped",
+      rooms: ["raw-room", "nobody-here"],
+      data: "multi-room",
+    });
     assert.equal(await inRoom, "multi-room");
     await untilMarkerFrom(a, onA);
     assert.deepEqual(seenA, []);
@@ -64,8 +93,14 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
   it("emit() on one node delivers the content event on every node; a uWS node delivers it by native publish", async () => {
     const [onA, onB, onC] = await onEachNode();
     const writesBefore = await b.call<number>("writes", onB.id);
-    const received = Promise.all([onA, onB, onC].map((socket) => nextEvent(socket, "article:create")));
-    await a.call("emit", { event: "create", schema: ARTICLE, data: { documentId: "e1", title: "T" } });
+    const received = Promise.all(
+      [onA, onB, onC].map((socket) => nextEvent(socket, "article:create")),
+    );
+    await a.call("emit", {
+      event: "create",
+      schema: ARTICLE,
+      data: { documentId: "e1", title: "T" },
+    });
     assert.deepEqual(await received, Array(3).fill({ data: { documentId: "e1", title: "T" } }));
     // Delivered on node B without a per-socket write: the broadcast from A took the uWS publish path there.
     assert.equal(await b.call<number>("writes", onB.id), writesBefore);
@@ -119,7 +154,12 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
       return sockets.length === 3 && sockets;
     }, "three sockets in lobby");
     const byId = new Map(listed.map((info) => [info.id, info]));
-    assert.deepEqual(byId.get(onC.id!), { id: onC.id, userId: 7, role: "editor", rooms: ["lobby"] });
+    assert.deepEqual(byId.get(onC.id!), {
+      id: onC.id,
+      userId: 7,
+      role: "editor",
+      rooms: ["lobby"],
+    });
     assert.deepEqual(new Set(byId.keys()), new Set([onA.id, onB.id, onC.id]));
 
     // Requests from one node arrive in order: the join is applied before the broadcast that follows it.
@@ -129,7 +169,10 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     assert.equal(await ordered, 1);
 
     assert.equal(await c.call("leaveRoom", onB.id, "lobby"), true);
-    await eventually(async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "lobby")).length === 2, "the remote leave");
+    await eventually(
+      async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "lobby")).length === 2,
+      "the remote leave",
+    );
     assert.deepEqual(await b.call("localRooms", onB.id), [onB.id, "ordered"]);
   });
 
@@ -137,7 +180,10 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     assert.equal(await a.call("joinRoom", "no-such-socket", "room"), false);
     assert.equal(await a.call("leaveRoom", "no-such-socket", "room"), false);
     assert.equal(await a.call("disconnectSocket", "no-such-socket"), false);
-    assert.deepEqual(await a.call("getEntitySubscriptions", "no-such-socket"), { success: false, error: "Socket 'no-such-socket' not found" });
+    assert.deepEqual(await a.call("getEntitySubscriptions", "no-such-socket"), {
+      success: false,
+      error: "Socket 'no-such-socket' not found",
+    });
   });
 
   it("disconnectSocket() on a socket of another node tells the client why, then disconnects it", async () => {
@@ -149,41 +195,118 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     assert.deepEqual(await notice, { reason: "moved to another shard" });
     assert.equal(await disconnected, "io server disconnect");
     // Its node announces the departure: every directory forgets it.
-    await eventually(async () => (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", id)).success === false, "the directory to forget it");
+    await eventually(
+      async () =>
+        (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", id)).success === false,
+      "the directory to forget it",
+    );
     assert.equal(await a.call("joinRoom", id, "x"), false);
   });
 
   it("subscribeToEntity() on a socket of another node runs that node's policy against the socket's own identity", async () => {
     const [, reader] = await onEachNode({ role: "reader", userId: 3 });
-    const refused = await a.call<EntitySubscriptionResult>("subscribeToEntity", reader.id, ARTICLE, "forbidden");
-    assert.deepEqual(refused, { success: false, error: "Forbidden for reader", uid: ARTICLE, id: "forbidden" });
-    const invalid = await a.call<EntitySubscriptionResult>("subscribeToEntity", reader.id, "not-a-uid", "x");
+    const refused = await a.call<EntitySubscriptionResult>(
+      "subscribeToEntity",
+      reader.id,
+      ARTICLE,
+      "forbidden",
+    );
+    assert.deepEqual(refused, {
+      success: false,
+      error: "Forbidden for reader",
+      uid: ARTICLE,
+      id: "forbidden",
+    });
+    const invalid = await a.call<EntitySubscriptionResult>(
+      "subscribeToEntity",
+      reader.id,
+      "not-a-uid",
+      "x",
+    );
     assert.equal(invalid.success, false);
     assert.match(invalid.error!, /'uid'/);
 
-    const result = await a.call<EntitySubscriptionResult>("subscribeToEntity", reader.id, ARTICLE, "doc-9");
-    assert.deepEqual(result, { success: true, room: `entity:${ARTICLE}:doc-9`, uid: ARTICLE, id: "doc-9" });
+    const result = await a.call<EntitySubscriptionResult>(
+      "subscribeToEntity",
+      reader.id,
+      ARTICLE,
+      "doc-9",
+    );
+    assert.deepEqual(result, {
+      success: true,
+      room: `entity:${ARTICLE}:doc-9`,
+      uid: ARTICLE,
+      id: "doc-9",
+    });
     const expected = [{ uid: ARTICLE, id: "doc-9", room: `entity:${ARTICLE}:doc-9` }];
-    assert.deepEqual(await a.call("getEntitySubscriptions", reader.id), { success: true, subscriptions: expected });
-    assert.deepEqual(await b.call("getEntitySubscriptions", reader.id), { success: true, subscriptions: expected });
-    await eventually(async () => (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", reader.id)).subscriptions?.length === 1, "C's directory");
-    assert.deepEqual(await c.call("getEntityRoomSockets", ARTICLE, "doc-9"), [{ id: reader.id, user: { id: 3, username: "user3" } }]);
+    assert.deepEqual(await a.call("getEntitySubscriptions", reader.id), {
+      success: true,
+      subscriptions: expected,
+    });
+    assert.deepEqual(await b.call("getEntitySubscriptions", reader.id), {
+      success: true,
+      subscriptions: expected,
+    });
+    await eventually(
+      async () =>
+        (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", reader.id)).subscriptions
+          ?.length === 1,
+      "C's directory",
+    );
+    assert.deepEqual(await c.call("getEntityRoomSockets", ARTICLE, "doc-9"), [{
+      id: reader.id,
+      user: { id: 3, username: "user3" },
+    }]);
 
     const update = nextEvent(reader, "article:update");
-    await c.call("emitToEntity", ARTICLE, "doc-9", "article:update", { data: { documentId: "doc-9" } });
+    await c.call("emitToEntity", ARTICLE, "doc-9", "article:update", {
+      data: { documentId: "doc-9" },
+    });
     assert.deepEqual(await update, { data: { documentId: "doc-9" } });
   });
 
   it("unsubscribeFromEntity() on a socket of another node: success when it follows the entity, the reason otherwise", async () => {
     const [, follower] = await onEachNode();
     const seen = collect(follower, "article:update");
-    assert.equal((await b.call<EntitySubscriptionResult>("subscribeToEntity", follower.id, ARTICLE, "doc-u")).success, true);
-    await eventually(async () => (await a.call<EntitySubscriptionsResult>("getEntitySubscriptions", follower.id)).subscriptions?.length === 1, "A's directory");
-    const done = await a.call<EntitySubscriptionResult>("unsubscribeFromEntity", follower.id, ARTICLE, "doc-u");
-    assert.deepEqual(done, { success: true, room: `entity:${ARTICLE}:doc-u`, uid: ARTICLE, id: "doc-u" });
-    assert.deepEqual(await a.call("getEntitySubscriptions", follower.id), { success: true, subscriptions: [] });
-    await eventually(async () => (await b.call<EntitySubscriptionsResult>("getEntitySubscriptions", follower.id)).subscriptions?.length === 0, "the owner to apply it");
-    const again = await a.call<EntitySubscriptionResult>("unsubscribeFromEntity", follower.id, ARTICLE, "doc-u");
+    assert.equal(
+      (await b.call<EntitySubscriptionResult>("subscribeToEntity", follower.id, ARTICLE, "doc-u"))
+        .success,
+      true,
+    );
+    await eventually(
+      async () =>
+        (await a.call<EntitySubscriptionsResult>("getEntitySubscriptions", follower.id))
+          .subscriptions?.length === 1,
+      "A's directory",
+    );
+    const done = await a.call<EntitySubscriptionResult>(
+      "unsubscribeFromEntity",
+      follower.id,
+      ARTICLE,
+      "doc-u",
+    );
+    assert.deepEqual(done, {
+      success: true,
+      room: `entity:${ARTICLE}:doc-u`,
+      uid: ARTICLE,
+      id: "doc-u",
+    });
+    assert.deepEqual(await a.call("getEntitySubscriptions", follower.id), {
+      success: true,
+      subscriptions: [],
+    });
+    await eventually(
+      async () =>
+        (await b.call<EntitySubscriptionsResult>("getEntitySubscriptions", follower.id))
+          .subscriptions?.length === 0,
+      "the owner to apply it",
+    );
+    const again = await a.call<EntitySubscriptionResult>(
+      "unsubscribeFromEntity",
+      follower.id,
+      ARTICLE,
+      "doc-u",
+    );
     assert.equal(again.success, false);
     assert.match(again.error!, /Not subscribed/);
     assert.deepEqual(await c.call("getEntityRoomSockets", ARTICLE, "doc-u"), []);
@@ -194,9 +317,17 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
 
   it("a client's own subscribe-entity request on one node is visible to the others", async () => {
     const [onA] = await onEachNode();
-    const ack = await onA.timeout(2000).emitWithAck("subscribe-entity", { uid: ARTICLE, id: "client-side" });
+    const ack = await onA.timeout(2000).emitWithAck("subscribe-entity", {
+      uid: ARTICLE,
+      id: "client-side",
+    });
     assert.equal(ack.success, true);
-    await eventually(async () => (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", onA.id)).subscriptions?.length === 1, "C's directory");
+    await eventually(
+      async () =>
+        (await c.call<EntitySubscriptionsResult>("getEntitySubscriptions", onA.id)).subscriptions
+          ?.length === 1,
+      "C's directory",
+    );
     const update = nextEvent(onA, "article:publish");
     await b.call("emitToEntity", ARTICLE, "client-side", "article:publish", 2);
     assert.equal(await update, 2);
@@ -207,12 +338,22 @@ describe("$io in a Redis cluster (3 nodes: uws, uws, node-http)", { timeout: 60_
     const onExtra = await clients.connect(extra.url);
     const id = onExtra.id;
     await eventually(() => a.call("joinRoom", onExtra.id, "leaving-node"), "A to know the socket");
-    await eventually(async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "leaving-node")).length === 1, "the join");
+    await eventually(
+      async () => (await a.call<SocketInfo[]>("getSocketsInRoom", "leaving-node")).length === 1,
+      "the join",
+    );
     await extra.close();
     assert.deepEqual(await a.call("getSocketsInRoom", "leaving-node"), []);
     // Its "bye" was published before its connections closed; B forgets its sockets as soon as it reads it.
-    await eventually(async () => (await b.call("joinRoom", id, "x")) === false, "B to forget the node's sockets", 1000);
-    assert.deepEqual(await redisClientNames(SHARED_REDIS_PORT, prefix).then((names) => names.length), 6); // a, b, c: pub + sub each
+    await eventually(
+      async () => (await b.call("joinRoom", id, "x")) === false,
+      "B to forget the node's sockets",
+      1000,
+    );
+    assert.deepEqual(
+      await redisClientNames(SHARED_REDIS_PORT, prefix).then((names) => names.length),
+      6,
+    ); // a, b, c: pub + sub each
   });
 
   it("no node logged an error or hit an unhandled rejection", async () => {

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
-import { clientPool, type ClusterNode, eventually, redisClientNames, startStrapiNode, uniquePrefix } from "../support/cluster.ts";
+import {
+  clientPool,
+  type ClusterNode,
+  eventually,
+  redisClientNames,
+  startStrapiNode,
+  uniquePrefix,
+} from "../support/cluster.ts";
 import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { createToken, createUser, grant, revoke, socketsFor } from "../support/strapi-fixtures.ts";
@@ -18,7 +25,11 @@ const USER = "plugin::users-permissions.user";
 
 describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
   const prefix = uniquePrefix("strapi2");
-  const ioConfig = { transport: { type: "uws", port: 0, host: "127.0.0.1" }, adapter: { type: "redis", keyPrefix: prefix }, contentTypes: [ARTICLE] } as const;
+  const ioConfig = {
+    transport: { type: "uws", port: 0, host: "127.0.0.1" },
+    adapter: { type: "redis", keyPrefix: prefix },
+    contentTypes: [ARTICLE],
+  } as const;
   const clients = clientPool();
   let first: BootedStrapi;
   let second: ClusterNode;
@@ -38,7 +49,10 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
     publicOnFirst = await sockets.connect();
     publicOnSecond = await clients.connect(second.url);
     memberOnSecond = await clients.connect(second.url, { token: member.jwt });
-    await eventually(() => first.io.getEntitySubscriptions(memberOnSecond.id!).success, "the first node to know the second node's sockets");
+    await eventually(
+      () => first.io.getEntitySubscriptions(memberOnSecond.id!).success,
+      "the first node to know the second node's sockets",
+    );
   });
 
   after(async () => {
@@ -50,15 +64,31 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
 
   it("a document created on either node reaches the readers on both, sanitized, and no one else", async () => {
     const seenByMember = collect(memberOnSecond, "article:create");
-    for (const [origin, create] of [
-      ["first", () => first.strapi.documents(ARTICLE).create({ data: { title: "From first", internalNotes: "private" }, status: "published" })],
-      ["second", () => second.call("create", ARTICLE, { title: "From second", internalNotes: "private" })],
-    ] as const) {
-      const received = Promise.all([nextEvent<any>(publicOnFirst, "article:create"), nextEvent<any>(publicOnSecond, "article:create")]);
+    for (
+      const [origin, create] of [
+        ["first", () =>
+          first.strapi.documents(ARTICLE).create({
+            data: { title: "From first", internalNotes: "private" },
+            status: "published",
+          })],
+        [
+          "second",
+          () => second.call("create", ARTICLE, { title: "From second", internalNotes: "private" }),
+        ],
+      ] as const
+    ) {
+      const received = Promise.all([
+        nextEvent<any>(publicOnFirst, "article:create"),
+        nextEvent<any>(publicOnSecond, "article:create"),
+      ]);
       await create();
       const [onFirst, onSecond] = await received;
       assert.equal(onFirst.data.title, `From ${origin}`);
-      assert.equal("internalNotes" in onFirst.data, false, `private field sent for an event from the ${origin} node`);
+      assert.equal(
+        "internalNotes" in onFirst.data,
+        false,
+        `private field sent for an event from the ${origin} node`,
+      );
       assert.deepEqual(onSecond, onFirst);
     }
     // Each node's emit() sent every copy at once (the readers have theirs); the marker leaves the first node's
@@ -78,7 +108,10 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
     const createOnSecond = async (title: string) => {
       await second.call("create", ARTICLE, { title });
       // One emit() sends every audience its copy at once: the public's left the second node with the observer's.
-      await eventually(() => seenByObserver.some((payload) => payload.data.title === title), `the observer's copy of '${title}'`);
+      await eventually(
+        () => seenByObserver.some((payload) => payload.data.title === title),
+        `the observer's copy of '${title}'`,
+      );
       await untilMarker(first.io, publicOnFirst, publicOnSecond);
     };
     // The revocation travels to the second node as a cluster message: try until it has arrived.
@@ -97,7 +130,8 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
     const user = await createUser(first, "authenticated");
     const socket = await clients.connect(second.url, { token: user.jwt });
     const notice = nextEvent(socket, "strapi-io:disconnect", 5000);
-    const documentId = (await first.strapi.db.query(USER).findOne({ where: { id: user.id } })).documentId;
+    const documentId =
+      (await first.strapi.db.query(USER).findOne({ where: { id: user.id } })).documentId;
     await first.strapi.documents(USER).update({ documentId, data: { blocked: true } });
     assert.deepEqual(await notice, { reason: "User is blocked" });
   });

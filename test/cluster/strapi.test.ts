@@ -8,8 +8,19 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { audienceKey } from "../../lib/strapi/audiences.ts";
-import type { EntitySubscriptionResult, EntitySubscriptionsResult, SocketInfo } from "../../lib/types.ts";
-import { clientPool, type ClusterNode, eventually, redisClientNames, startNode, uniquePrefix } from "../support/cluster.ts";
+import type {
+  EntitySubscriptionResult,
+  EntitySubscriptionsResult,
+  SocketInfo,
+} from "../../lib/types.ts";
+import {
+  clientPool,
+  type ClusterNode,
+  eventually,
+  redisClientNames,
+  startNode,
+  uniquePrefix,
+} from "../support/cluster.ts";
 import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { grant, roleId, socketsFor } from "../support/strapi-fixtures.ts";
@@ -19,7 +30,11 @@ const ARTICLE = "api::article.article";
 
 describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_000 }, () => {
   const prefix = uniquePrefix("strapi");
-  const adapter = { type: "redis", url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`, keyPrefix: prefix } as const;
+  const adapter = {
+    type: "redis",
+    url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`,
+    keyPrefix: prefix,
+  } as const;
   const clients = clientPool();
   let app: BootedStrapi;
   let sockets: ReturnType<typeof socketsFor>;
@@ -31,7 +46,11 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
 
   before(async () => {
     [app, plain] = await Promise.all([
-      bootStrapi({ transport: { type: "uws", port: 0, host: "127.0.0.1" }, adapter, contentTypes: [ARTICLE] }),
+      bootStrapi({
+        transport: { type: "uws", port: 0, host: "127.0.0.1" },
+        adapter,
+        contentTypes: [ARTICLE],
+      }),
       startNode({ adapter, transport: { type: "uws" } }),
     ]);
     sockets = socketsFor(app);
@@ -39,8 +58,17 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
     onStrapi = await sockets.connect();
     // The plain node's test policy joins the audience rooms it is given, as a Strapi node does per role.
     onPlain = await clients.connect(plain.url, { role: "public", audiences: [publicAudience] });
-    await eventually(() => app.io.getEntitySubscriptions(onPlain.id!).success, "the Strapi node to know the plain node's socket");
-    await eventually(() => plain.call<EntitySubscriptionsResult>("getEntitySubscriptions", onStrapi.id).then((r) => r.success), "the plain node to know the Strapi socket");
+    await eventually(
+      () => app.io.getEntitySubscriptions(onPlain.id!).success,
+      "the Strapi node to know the plain node's socket",
+    );
+    await eventually(
+      () =>
+        plain.call<EntitySubscriptionsResult>("getEntitySubscriptions", onStrapi.id).then((r) =>
+          r.success
+        ),
+      "the plain node to know the Strapi socket",
+    );
   });
 
   after(async () => {
@@ -67,13 +95,22 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
       return list.length === 2 && list;
     }, "both sockets in the room");
     assert.deepEqual(new Set(listed.map((info) => info.id)), expected);
-    assert.ok(listed.every((info) => info.role === "public" && info.rooms.includes("mixed")), JSON.stringify(listed));
-    assert.deepEqual(new Set((await plain.call<SocketInfo[]>("getSocketsInRoom", "mixed")).map((info) => info.id)), expected);
+    assert.ok(
+      listed.every((info) => info.role === "public" && info.rooms.includes("mixed")),
+      JSON.stringify(listed),
+    );
+    assert.deepEqual(
+      new Set((await plain.call<SocketInfo[]>("getSocketsInRoom", "mixed")).map((info) => info.id)),
+      expected,
+    );
     const both = Promise.all([nextEvent(onPlain, "in-mixed"), nextEvent(onStrapi, "in-mixed")]);
     await plain.call("raw", { event: "in-mixed", rooms: "mixed", data: "both" });
     assert.deepEqual(await both, ["both", "both"]);
     assert.equal(app.io.leaveRoom(onPlain.id!, "mixed"), true);
-    await eventually(async () => (await app.io.getSocketsInRoom("mixed")).length === 1, "the remote leave");
+    await eventually(
+      async () => (await app.io.getSocketsInRoom("mixed")).length === 1,
+      "the remote leave",
+    );
   });
 
   it("sendPrivateMessage() and broadcast() cross nodes", async () => {
@@ -92,27 +129,68 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
   });
 
   it("subscribeToEntity() from the plain node on a Strapi socket is decided by Strapi's policy for that socket", async () => {
-    const article = await app.strapi.documents(ARTICLE).create({ data: { title: "Followed", internalNotes: "secret" }, status: "published" });
-    const refused = await plain.call<EntitySubscriptionResult>("subscribeToEntity", onStrapi.id, ARTICLE, article.documentId);
+    const article = await app.strapi.documents(ARTICLE).create({
+      data: { title: "Followed", internalNotes: "secret" },
+      status: "published",
+    });
+    const refused = await plain.call<EntitySubscriptionResult>(
+      "subscribeToEntity",
+      onStrapi.id,
+      ARTICLE,
+      article.documentId,
+    );
     assert.equal(refused.success, false);
-    assert.match(refused.error!, /Forbidden: this role or token may not read api::article\.article/);
+    assert.match(
+      refused.error!,
+      /Forbidden: this role or token may not read api::article\.article/,
+    );
 
     await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`]);
     const result = await eventually(async () => {
-      const attempt = await plain.call<EntitySubscriptionResult>("subscribeToEntity", onStrapi.id, ARTICLE, article.id);
+      const attempt = await plain.call<EntitySubscriptionResult>(
+        "subscribeToEntity",
+        onStrapi.id,
+        ARTICLE,
+        article.id,
+      );
       return attempt.success && attempt;
     }, "the grant to take effect");
     // The numeric id was resolved to the documentId by the Strapi node.
-    assert.deepEqual(result, { success: true, room: `entity:${ARTICLE}:${article.documentId}`, uid: ARTICLE, id: article.documentId });
-    assert.deepEqual(await plain.call("getEntityRoomSockets", ARTICLE, article.documentId), [{ id: onStrapi.id, user: null }]);
-    assert.equal((await plain.call<EntitySubscriptionResult>("unsubscribeFromEntity", onStrapi.id, ARTICLE, article.id)).success, true);
-    await eventually(() => app.io.getEntitySubscriptions(onStrapi.id!).subscriptions?.length === 0, "the Strapi node to apply it");
+    assert.deepEqual(result, {
+      success: true,
+      room: `entity:${ARTICLE}:${article.documentId}`,
+      uid: ARTICLE,
+      id: article.documentId,
+    });
+    assert.deepEqual(await plain.call("getEntityRoomSockets", ARTICLE, article.documentId), [{
+      id: onStrapi.id,
+      user: null,
+    }]);
+    assert.equal(
+      (await plain.call<EntitySubscriptionResult>(
+        "unsubscribeFromEntity",
+        onStrapi.id,
+        ARTICLE,
+        article.id,
+      )).success,
+      true,
+    );
+    await eventually(
+      () => app.io.getEntitySubscriptions(onStrapi.id!).subscriptions?.length === 0,
+      "the Strapi node to apply it",
+    );
   });
 
   it("a content event is sanitized once on the Strapi node and delivered by audience room on both nodes", async () => {
     // The public role may read articles since the previous test.
-    const onBoth = Promise.all([nextEvent<any>(onStrapi, "article:create"), nextEvent<any>(onPlain, "article:create")]);
-    await app.strapi.documents(ARTICLE).create({ data: { title: "Fresh", internalNotes: "never sent" }, status: "published" });
+    const onBoth = Promise.all([
+      nextEvent<any>(onStrapi, "article:create"),
+      nextEvent<any>(onPlain, "article:create"),
+    ]);
+    await app.strapi.documents(ARTICLE).create({
+      data: { title: "Fresh", internalNotes: "never sent" },
+      status: "published",
+    });
     const [here, there] = await onBoth;
     assert.equal(here.data.title, "Fresh");
     assert.equal("internalNotes" in here.data, false);
@@ -121,7 +199,13 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
 
   it("disconnectSocket() from the plain node on a Strapi socket gives the client the reason", async () => {
     const target = await sockets.connect();
-    await eventually(() => plain.call<EntitySubscriptionsResult>("getEntitySubscriptions", target.id).then((r) => r.success), "the plain node to know it");
+    await eventually(
+      () =>
+        plain.call<EntitySubscriptionsResult>("getEntitySubscriptions", target.id).then((r) =>
+          r.success
+        ),
+      "the plain node to know it",
+    );
     const notice = nextEvent(target, "strapi-io:disconnect");
     assert.equal(await plain.call("disconnectSocket", target.id, "shutting down this shard"), true);
     assert.deepEqual(await notice, { reason: "shutting down this shard" });

@@ -23,10 +23,17 @@ function next<T>(socket: Socket, event: string): Promise<T> {
 Deno.test("$io core runs under Deno over node-http", async () => {
   const info: string[] = [];
   const logger: Logger = { debug() {}, info: (m) => void info.push(m), warn() {}, error() {} };
-  const io = await createSocketIO({ transport: { port: 0, host: "127.0.0.1" }, namespaces: ["chat"] }, { logger });
+  const io = await createSocketIO({
+    transport: { port: 0, host: "127.0.0.1" },
+    namespaces: ["chat"],
+  }, { logger });
   const clients: Socket[] = [];
   const open = async (path = "") => {
-    const socket = connect(`http://127.0.0.1:${io.port}${path}`, { transports: ["websocket"], forceNew: true, reconnection: false });
+    const socket = connect(`http://127.0.0.1:${io.port}${path}`, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+    });
     clients.push(socket);
     await next(socket, "connect");
     return socket;
@@ -77,13 +84,24 @@ Deno.test("$io core runs under Deno over node-http", async () => {
 
 Deno.test("the Strapi plugin's modules load under Deno and validate config the same way", () => {
   assertEquals(typeof strapiPlugin.bootstrap, "function", "strapiPlugin:");
-  const resolved = resolvePluginOptions({ contentTypes: ["api::article.article"], emitPermission: "action" });
-  assertEquals([resolved.emitPermission, Array.isArray(resolved.contentTypes)], ["action", true], "resolvePluginOptions:");
+  const resolved = resolvePluginOptions({
+    contentTypes: ["api::article.article"],
+    emitPermission: "action",
+  });
+  assertEquals(
+    [resolved.emitPermission, Array.isArray(resolved.contentTypes)],
+    ["action", true],
+    "resolvePluginOptions:",
+  );
   let message = "";
   try {
     resolvePluginOptions({ emitPermission: "write" as never });
   } catch (error) {
     message = (error as Error).message;
   }
-  assertEquals(message, "strapi-io: 'emitPermission' must be one of read, action, got 'write'", "bad config:");
+  assertEquals(
+    message,
+    "strapi-io: 'emitPermission' must be one of read, action, got 'write'",
+    "bad config:",
+  );
 });

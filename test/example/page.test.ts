@@ -17,7 +17,15 @@ import { type Browser, chromium, type Page } from "playwright-core";
 
 const START = fileURLToPath(new URL("../../example/start.mjs", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /** Upper bound for any one condition to come true; the test never asserts on timing. */
 const WAIT_MS = 15_000;
 
@@ -29,7 +37,13 @@ interface ExampleProcess {
 /** Runs `node example/start.mjs` and resolves with the page URL it prints once Strapi listens. */
 function startExampleProcess(databaseFile: string): Promise<ExampleProcess> {
   const child = spawn(process.execPath, [START], {
-    env: { ...process.env, PORT: "0", IO_PORT: "0", HOST: "127.0.0.1", DATABASE_FILENAME: databaseFile },
+    env: {
+      ...process.env,
+      PORT: "0",
+      IO_PORT: "0",
+      HOST: "127.0.0.1",
+      DATABASE_FILENAME: databaseFile,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = ""; // kept (the tail) for the failure message; reading also keeps the pipes from filling up
@@ -54,7 +68,9 @@ function startExampleProcess(databaseFile: string): Promise<ExampleProcess> {
     }
     function fail(why: string) {
       settle();
-      void stopProcess(child, exited).then(() => reject(new Error(`example/start.mjs ${why}:\n${output}`)));
+      void stopProcess(child, exited).then(() =>
+        reject(new Error(`example/start.mjs ${why}:\n${output}`))
+      );
     }
     child.once("exit", onExit);
     child.stdout!.on("data", onData);
@@ -77,7 +93,10 @@ describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
   let page: Page;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (installs Debian's chromium package)`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (installs Debian's chromium package)`,
+    );
     dataDir = mkdtempSync(join(tmpdir(), "strapi-io-example-"));
     app = await startExampleProcess(join(dataDir, "data.db"));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -107,17 +126,33 @@ describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
     assert.equal(response.status, 201, await response.clone().text());
     const { data: created } = (await response.json()) as { data: { documentId: string } };
 
-    const received = () => page.evaluate(() => JSON.stringify((globalThis as unknown as { strapiIoDemo: { received: unknown[] } }).strapiIoDemo.received));
+    const received = () =>
+      page.evaluate(() =>
+        JSON.stringify(
+          (globalThis as unknown as { strapiIoDemo: { received: unknown[] } }).strapiIoDemo
+            .received,
+        )
+      );
     const item = page.locator("#events li", { hasText: title });
     await item.waitFor({ timeout: WAIT_MS }).catch(async (error: Error) => {
-      assert.fail(`no event for the new article reached the page within ${WAIT_MS} ms (the page received: ${await received()}): ${error.message}`);
+      assert.fail(
+        `no event for the new article reached the page within ${WAIT_MS} ms (the page received: ${await received()}): ${error.message}`,
+      );
     });
     assert.equal(await item.getAttribute("data-event"), "article:create");
     assert.equal(await item.locator(".document-id").textContent(), created.documentId);
 
     const everything = await received();
     assert.ok(everything.includes(created.documentId), everything);
-    assert.equal(everything.includes("internalNotes"), false, `a private field reached the page: ${everything}`);
-    assert.equal(everything.includes(secret), false, `a private value reached the page: ${everything}`);
+    assert.equal(
+      everything.includes("internalNotes"),
+      false,
+      `a private field reached the page: ${everything}`,
+    );
+    assert.equal(
+      everything.includes(secret),
+      false,
+      `a private value reached the page: ${everything}`,
+    );
   });
 });

@@ -9,7 +9,15 @@ import { io as connect } from "socket.io-client";
 import { nextEvent } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { createRole, createToken, createUser, eventually, grant, rest, socketsFor } from "../support/strapi-fixtures.ts";
+import {
+  createRole,
+  createToken,
+  createUser,
+  eventually,
+  grant,
+  rest,
+  socketsFor,
+} from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const USER = "plugin::users-permissions.user";
@@ -20,7 +28,10 @@ describe("handshake authentication", () => {
   let sockets: ReturnType<typeof socketsFor>;
 
   before(async () => {
-    app = await bootStrapi({ transport: { type: "uws", port: await freePort(), host: "127.0.0.1" }, namespaces: ["chat"] });
+    app = await bootStrapi({
+      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      namespaces: ["chat"],
+    });
     sockets = socketsFor(app);
     await grant(app, "authenticated", [`${ARTICLE}.find`]);
   });
@@ -40,17 +51,31 @@ describe("handshake authentication", () => {
   it("a users-permissions JWT connects as its user, in the user's role", async () => {
     const user = await createUser(app);
     const socket = await sockets.connect({ token: user.jwt });
-    assert.deepEqual(await infoOf(socket.id!), { id: socket.id, userId: user.id, role: "authenticated", rooms: [] });
+    assert.deepEqual(await infoOf(socket.id!), {
+      id: socket.id,
+      userId: user.id,
+      role: "authenticated",
+      rooms: [],
+    });
     const [entry] = await app.io.server.in(socket.id!).fetchSockets();
     assert.equal(entry?.data.user?.id, user.id);
-    assert.equal("password" in (entry?.data.user ?? {}), false, "socket data never holds the password");
+    assert.equal(
+      "password" in (entry?.data.user ?? {}),
+      false,
+      "socket data never holds the password",
+    );
   });
 
   it("a JWT in the Authorization header works too, and strategy 'jwt' skips the API-token lookup", async () => {
     const user = await createUser(app);
     const viaStrategy = await sockets.connect({ token: user.jwt, strategy: "jwt" });
     assert.equal((await infoOf(viaStrategy.id!))?.userId, user.id);
-    const viaHeader = connect(app.ioUrl, { transports: ["websocket"], forceNew: true, reconnection: false, extraHeaders: { authorization: `Bearer ${user.jwt}` } });
+    const viaHeader = connect(app.ioUrl, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+      extraHeaders: { authorization: `Bearer ${user.jwt}` },
+    });
     try {
       await nextEvent(viaHeader, "connect");
       assert.equal((await infoOf(viaHeader.id!))?.userId, user.id);
@@ -70,7 +95,10 @@ describe("handshake authentication", () => {
   it("refusals reach the client as connect_error saying why", async () => {
     const blocked = await createUser(app, "authenticated", { blocked: true });
     const expiredToken = await createToken(app, "read-only");
-    await app.strapi.db.query(API_TOKEN).update({ where: { id: expiredToken.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await app.strapi.db.query(API_TOKEN).update({
+      where: { id: expiredToken.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ token: "not-a-token" }, "invalid_token"],
       [{ token: "x", strategy: "api-token" }, "invalid_token"],
@@ -92,7 +120,10 @@ describe("handshake authentication", () => {
     await store.set({ key: "advanced", value: { ...advanced, email_confirmation: true } });
     try {
       const unconfirmed = await createUser(app, "authenticated", { confirmed: false });
-      assert.equal((await sockets.refused({ token: unconfirmed.jwt })).data?.code, "user_not_confirmed");
+      assert.equal(
+        (await sockets.refused({ token: unconfirmed.jwt })).data?.code,
+        "user_not_confirmed",
+      );
     } finally {
       await store.set({ key: "advanced", value: advanced });
     }
@@ -109,7 +140,10 @@ describe("handshake authentication", () => {
     const user = await createUser(app);
     const socket = await sockets.connect({ token: user.jwt });
     const notice = nextEvent<{ reason: string }>(socket, "strapi-io:disconnect", 3000);
-    await app.strapi.documents(USER).update({ documentId: (await app.strapi.db.query(USER).findOne({ where: { id: user.id } })).documentId, data: { blocked: true } });
+    await app.strapi.documents(USER).update({
+      documentId: (await app.strapi.db.query(USER).findOne({ where: { id: user.id } })).documentId,
+      data: { blocked: true },
+    });
     assert.deepEqual(await notice, { reason: "User is blocked" });
     await eventually(() => socket.disconnected, "the disconnect");
   });
@@ -135,17 +169,27 @@ describe("handshake authentication", () => {
     const user = await createUser(app, "doomed");
     const socket = await sockets.connect({ token: user.jwt });
     assert.equal((await infoOf(socket.id!))?.role, "doomed");
-    const publicRole = await app.strapi.db.query("plugin::users-permissions.role").findOne({ where: { type: "public" } });
+    const publicRole = await app.strapi.db.query("plugin::users-permissions.role").findOne({
+      where: { type: "public" },
+    });
     await app.strapi.plugin("users-permissions").service("role").deleteRole(doomed, publicRole.id);
-    await eventually(async () => (await infoOf(socket.id!))?.role === "public", "the move to the public role");
+    await eventually(
+      async () => (await infoOf(socket.id!))?.role === "public",
+      "the move to the public role",
+    );
     assert.equal(socket.connected, true);
   });
 
   it("a token that expires while connected is disconnected when it expires", async () => {
     const token = await createToken(app, "read-only");
-    await app.strapi.db.query(API_TOKEN).update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() + 1500) } });
+    await app.strapi.db.query(API_TOKEN).update({
+      where: { id: token.id },
+      data: { expiresAt: new Date(Date.now() + 1500) },
+    });
     const socket = await sockets.connect({ token: token.accessKey });
-    assert.deepEqual(await nextEvent(socket, "strapi-io:disconnect", 4000), { reason: "API token expired" });
+    assert.deepEqual(await nextEvent(socket, "strapi-io:disconnect", 4000), {
+      reason: "API token expired",
+    });
   });
 
   it("a user whose role changes keeps the connection and receives what the new role may read", async () => {
@@ -156,9 +200,17 @@ describe("handshake authentication", () => {
     socket.on("article:create", (payload) => received.push(payload));
     const fullAccess = (await createToken(app, "full-access")).accessKey;
     await rest(app, "POST", "/api/articles", { data: { title: "Before" } }, fullAccess);
-    const authenticatedRole = await app.strapi.db.query("plugin::users-permissions.role").findOne({ where: { type: "authenticated" } });
-    await app.strapi.db.query(USER).update({ where: { id: user.id }, data: { role: authenticatedRole.id } });
-    await eventually(async () => (await infoOf(socket.id!))?.role === "authenticated", "the role move");
+    const authenticatedRole = await app.strapi.db.query("plugin::users-permissions.role").findOne({
+      where: { type: "authenticated" },
+    });
+    await app.strapi.db.query(USER).update({
+      where: { id: user.id },
+      data: { role: authenticatedRole.id },
+    });
+    await eventually(
+      async () => (await infoOf(socket.id!))?.role === "authenticated",
+      "the role move",
+    );
     await rest(app, "POST", "/api/articles", { data: { title: "After" } }, fullAccess);
     await eventually(() => received.length === 1, "the event for the new role");
     assert.equal((received[0] as { data: { title: string } }).data.title, "After");

@@ -36,11 +36,23 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
         },
       },
       events: [
-        { name: "connection", handler: (_context: unknown, socket: IoSocket) => void connected.push(socket.id) },
-        { name: "disconnect", handler: (_context: unknown, socket: IoSocket, reason: string) => void disconnected.push([socket.id, reason]) },
+        {
+          name: "connection",
+          handler: (_context: unknown, socket: IoSocket) => void connected.push(socket.id),
+        },
+        {
+          name: "disconnect",
+          handler: (_context: unknown, socket: IoSocket, reason: string) =>
+            void disconnected.push([socket.id, reason]),
+        },
         {
           name: "chat:message",
-          handler: ({ io }: { io: StrapiIO }, socket: IoSocket, message: { text: string }, ack?: (reply: unknown) => void) => {
+          handler: (
+            { io }: { io: StrapiIO },
+            socket: IoSocket,
+            message: { text: string },
+            ack?: (reply: unknown) => void,
+          ) => {
             io.broadcast(socket.id, "chat:message", { from: socket.id, text: message.text });
             ack?.({ success: true });
           },
@@ -68,11 +80,17 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
   it("connection and disconnect handlers run for every socket, in every namespace", async () => {
     const main = await sockets.connect();
     const chat = await sockets.connect({}, "/chat");
-    await eventually(() => connected.includes(main.id!) && connected.includes(chat.id!), "both connection handlers");
+    await eventually(
+      () => connected.includes(main.id!) && connected.includes(chat.id!),
+      "both connection handlers",
+    );
     const mainId = main.id!;
     main.disconnect();
     await eventually(() => disconnected.some(([id]) => id === mainId), "the disconnect handler");
-    assert.deepEqual(disconnected.find(([id]) => id === mainId), [mainId, "client namespace disconnect"]);
+    assert.deepEqual(disconnected.find(([id]) => id === mainId), [
+      mainId,
+      "client namespace disconnect",
+    ]);
   });
 
   it("a client event handler gets ({ strapi, io }, socket, ...args) and may acknowledge", async () => {
@@ -85,13 +103,22 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
 
   it("a handler that throws answers the acknowledgement with the error and does not disturb the server", async () => {
     const socket = await sockets.connect();
-    assert.deepEqual(await request(socket, "boom", { any: "thing" }), { success: false, error: "handler exploded", code: "handler_failed" });
+    assert.deepEqual(await request(socket, "boom", { any: "thing" }), {
+      success: false,
+      error: "handler exploded",
+      code: "handler_failed",
+    });
     socket.emit("boom"); // without an acknowledgement: logged only
-    assert.deepEqual(await request(socket, "chat:message", { text: "still here" }), { success: true });
+    assert.deepEqual(await request(socket, "chat:message", { text: "still here" }), {
+      success: true,
+    });
   });
 
   it("socket.serverOptions reach Socket.IO", () => {
-    assert.equal((app.io.server.engine as unknown as { opts: { pingInterval: number } }).opts.pingInterval, 4321);
+    assert.equal(
+      (app.io.server.engine as unknown as { opts: { pingInterval: number } }).opts.pingInterval,
+      4321,
+    );
   });
 
   it("contentTypes limits events to the listed types and actions; drafts: true pushes drafts", async () => {
@@ -100,15 +127,23 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
     const seen: string[] = [];
     socket.onAny((event: string) => void seen.push(event));
     const draft = nextEvent<any>(socket, "article:create");
-    const article = await app.strapi.documents("api::article.article").create({ data: { title: "A draft" } });
+    const article = await app.strapi.documents("api::article.article").create({
+      data: { title: "A draft" },
+    });
     const { data } = await draft;
     assert.equal(data.publishedAt, null, "the draft itself is pushed");
     await app.strapi.documents("api::article.article").delete({ documentId: article.documentId });
     await app.strapi.documents("api::category.category").create({ data: { name: "Not listed" } });
     // A change made afterwards: its event would follow any event of the two changes before it.
     const later = nextEvent<any>(socket, "article:create");
-    const afterwards = await app.strapi.documents("api::article.article").create({ data: { title: "Afterwards" } });
+    const afterwards = await app.strapi.documents("api::article.article").create({
+      data: { title: "Afterwards" },
+    });
     assert.equal((await later).data.documentId, afterwards.documentId);
-    assert.deepEqual(seen, ["article:create", "article:create"], "no delete (not in actions), nothing for an unlisted type");
+    assert.deepEqual(
+      seen,
+      ["article:create", "article:create"],
+      "no delete (not in actions), nothing for an unlisted type",
+    );
   });
 });

@@ -8,7 +8,16 @@ import type { Socket as ClientSocket } from "socket.io-client";
 import { collect, nextEvent, untilMarker } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { createRole, createToken, createUser, eventually, grant, rest, revoke, socketsFor } from "../support/strapi-fixtures.ts";
+import {
+  createRole,
+  createToken,
+  createUser,
+  eventually,
+  grant,
+  rest,
+  revoke,
+  socketsFor,
+} from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const CATEGORY = "api::category.category";
@@ -42,11 +51,23 @@ describe("content events (read rule, the default)", () => {
   before(async () => {
     app = await bootStrapi({
       transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
-      contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT, { uid: HEADLINE, populate: "*" }],
+      contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT, {
+        uid: HEADLINE,
+        populate: "*",
+      }],
     });
     sockets = socketsFor(app);
-    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CONTACT}.create`, `${HEADLINE}.find`]);
-    await grant(app, "authenticated", [`${ARTICLE}.find`, `${CATEGORY}.find`, `${CATEGORY}.findOne`]);
+    await grant(app, "public", [
+      `${ARTICLE}.find`,
+      `${ARTICLE}.findOne`,
+      `${CONTACT}.create`,
+      `${HEADLINE}.find`,
+    ]);
+    await grant(app, "authenticated", [
+      `${ARTICLE}.find`,
+      `${CATEGORY}.find`,
+      `${CATEGORY}.findOne`,
+    ]);
     await createRole(app, "writer", [`${ARTICLE}.create`]);
     fullAccess = (await createToken(app, "full-access")).accessKey;
     const memberUser = await createUser(app, "authenticated");
@@ -56,8 +77,11 @@ describe("content events (read rule, the default)", () => {
     member = await sockets.connect({ token: memberUser.jwt });
     writer = await sockets.connect({ token: writerUser.jwt });
     readOnly = await sockets.connect({ token: (await createToken(app, "read-only")).accessKey });
-    customNoRead = await sockets.connect({ token: (await createToken(app, "custom", [`${ARTICLE}.create`])).accessKey });
-    categoryId = (await app.strapi.documents(CATEGORY).create({ data: { name: "News", budget: 1000 } })).id;
+    customNoRead = await sockets.connect({
+      token: (await createToken(app, "custom", [`${ARTICLE}.create`])).accessKey,
+    });
+    categoryId =
+      (await app.strapi.documents(CATEGORY).create({ data: { name: "News", budget: 1000 } })).id;
   });
 
   after(async () => {
@@ -68,9 +92,17 @@ describe("content events (read rule, the default)", () => {
   it("a REST create reaches each reader once, sanitized for it, and no one without read access", async () => {
     const seenByWriter = collect(writer, "article:create");
     const seenByCustom = collect(customNoRead, "article:create");
-    const events = [anonymous, member, readOnly].map((socket) => nextEvent<any>(socket, "article:create"));
+    const events = [anonymous, member, readOnly].map((socket) =>
+      nextEvent<any>(socket, "article:create")
+    );
     const created = await rest(app, "POST", "/api/articles", {
-      data: { title: "Hello", body: "World", internalNotes: "do not leak", category: categoryId, author: authorId },
+      data: {
+        title: "Hello",
+        body: "World",
+        internalNotes: "do not leak",
+        category: categoryId,
+        author: authorId,
+      },
     }, fullAccess);
     assert.equal(created.status, 201);
     const [forPublic, forMember, forReadOnly] = await Promise.all(events);
@@ -81,17 +113,25 @@ describe("content events (read rule, the default)", () => {
       assert.equal(payload.data.documentId, documentId);
       assert.equal(payload.data.title, "Hello");
       assert.equal("internalNotes" in payload.data, false, "private fields never leave the server");
-      assert.ok(payload.data.publishedAt, "a REST create on a Draft & Publish type is the published version");
+      assert.ok(
+        payload.data.publishedAt,
+        "a REST create on a Draft & Publish type is the published version",
+      );
     }
     // The public role may not read categories or users: both relations are removed, as REST removes them.
     assert.equal("category" in forPublic.data, false);
     assert.equal("author" in forPublic.data, false);
     // Members may read categories (without the private budget), not users.
-    assert.deepEqual({ name: forMember.data.category.name, budget: forMember.data.category.budget }, { name: "News", budget: undefined });
+    assert.deepEqual(
+      { name: forMember.data.category.name, budget: forMember.data.category.budget },
+      { name: "News", budget: undefined },
+    );
     assert.equal("author" in forMember.data, false);
     // A read-only token reads every type, but still never private or password fields of the author.
     assert.equal(forReadOnly.data.author.id, authorId);
-    for (const secret of ["password", "resetPasswordToken", "confirmationToken"]) assert.equal(secret in forReadOnly.data.author, false);
+    for (const secret of ["password", "resetPasswordToken", "confirmationToken"]) {
+      assert.equal(secret in forReadOnly.data.author, false);
+    }
 
     // One emit() sends every audience its copy at once: the readers have theirs, so the others' would be on the way.
     await untilMarker(app.io, writer, customNoRead);
@@ -101,9 +141,15 @@ describe("content events (read rule, the default)", () => {
 
   it("each payload matches what the same role reads over REST", async () => {
     const event = nextEvent<any>(anonymous, "article:create");
-    const created = await rest(app, "POST", "/api/articles", { data: { title: "Same as REST", internalNotes: "x", category: categoryId } }, fullAccess);
+    const created = await rest(app, "POST", "/api/articles", {
+      data: { title: "Same as REST", internalNotes: "x", category: categoryId },
+    }, fullAccess);
     const pushed = await event;
-    const fetched = await rest(app, "GET", `/api/articles/${created.json.data.documentId}?populate[0]=category&populate[1]=author`);
+    const fetched = await rest(
+      app,
+      "GET",
+      `/api/articles/${created.json.data.documentId}?populate[0]=category&populate[1]=author`,
+    );
     assert.equal(fetched.status, 200);
     assert.deepEqual(pushed.data, fetched.json.data);
   });
@@ -111,7 +157,9 @@ describe("content events (read rule, the default)", () => {
   it("a public contact form does not broadcast submissions to the public that sent them", async () => {
     const seen = collect(anonymous, "contact-message:create");
     const forReadOnly = nextEvent(readOnly, "contact-message:create"); // a token that may read them does get it
-    const posted = await rest(app, "POST", "/api/contact-messages", { data: { email: "a@b.test", message: "hi" } });
+    const posted = await rest(app, "POST", "/api/contact-messages", {
+      data: { email: "a@b.test", message: "hi" },
+    });
     assert.equal(posted.status, 201);
     await forReadOnly;
     await untilMarker(app.io, anonymous);
@@ -121,7 +169,9 @@ describe("content events (read rule, the default)", () => {
   it("a draft is not pushed; publishing is one publish event; unpublish and delete carry identifiers only; a never-published delete is silent", async () => {
     const documents = app.strapi.documents(ARTICLE);
     const seen: Array<[string, any]> = [];
-    anonymous.onAny((event, payload) => event.startsWith("article:") && seen.push([event, payload]));
+    anonymous.onAny((event, payload) =>
+      event.startsWith("article:") && seen.push([event, payload])
+    );
     try {
       const draft = await documents.create({ data: { title: "Draft", internalNotes: "n" } });
       await documents.update({ documentId: draft.documentId, data: { title: "Draft 2" } });
@@ -135,22 +185,39 @@ describe("content events (read rule, the default)", () => {
 
       await documents.unpublish({ documentId: draft.documentId });
       await eventually(() => seen.length >= 2, "the unpublish event");
-      assert.deepEqual(seen.map(([event]) => event), ["article:publish", "article:unpublish"], "one publish, no create + delete pair");
-      assert.deepEqual(seen[1], ["article:unpublish", { data: { id: seen[0]![1].data.id, documentId: draft.documentId } }]);
+      assert.deepEqual(
+        seen.map(([event]) => event),
+        ["article:publish", "article:unpublish"],
+        "one publish, no create + delete pair",
+      );
+      assert.deepEqual(seen[1], ["article:unpublish", {
+        data: { id: seen[0]![1].data.id, documentId: draft.documentId },
+      }]);
 
       await documents.publish({ documentId: draft.documentId });
       await documents.delete({ documentId: draft.documentId });
       await eventually(() => seen.length >= 4, "publish and delete");
-      assert.deepEqual(seen.slice(2).map(([event]) => event), ["article:publish", "article:delete"]);
-      assert.deepEqual(seen[3], ["article:delete", { data: { id: seen[2]![1].data.id, documentId: draft.documentId } }], "the id readers knew: the published one");
+      assert.deepEqual(seen.slice(2).map(([event]) => event), [
+        "article:publish",
+        "article:delete",
+      ]);
+      assert.deepEqual(seen[3], ["article:delete", {
+        data: { id: seen[2]![1].data.id, documentId: draft.documentId },
+      }], "the id readers knew: the published one");
 
       // A document deleted while only a draft was never visible to readers: nothing to tell them.
       const unseen = await documents.create({ data: { title: "Never published" } });
       await documents.delete({ documentId: unseen.documentId });
       // A change made afterwards: its event would follow the delete's.
-      const later = await documents.create({ data: { title: "Published afterwards" }, status: "published" });
+      const later = await documents.create({
+        data: { title: "Published afterwards" },
+        status: "published",
+      });
       await eventually(() => seen.length >= 5, "the event of the change made afterwards");
-      assert.deepEqual(seen.slice(4).map(([event, { data }]) => [event, data.documentId]), [["article:create", later.documentId]]);
+      assert.deepEqual(seen.slice(4).map(([event, { data }]) => [event, data.documentId]), [[
+        "article:create",
+        later.documentId,
+      ]]);
     } finally {
       anonymous.offAny();
     }
@@ -170,7 +237,10 @@ describe("content events (read rule, the default)", () => {
       assert.deepEqual(deleted, [], "nothing is sent before the commit");
     });
     await eventually(() => deleted.length === 2, "two delete events");
-    assert.deepEqual(deleted.map((payload) => payload.data.documentId).sort(), [a.documentId, b.documentId].sort());
+    assert.deepEqual(
+      deleted.map((payload) => payload.data.documentId).sort(),
+      [a.documentId, b.documentId].sort(),
+    );
 
     const createdC = nextEvent(anonymous, "article:create");
     const c = await documents.create({ data: { title: "C" }, status: "published" });
@@ -195,7 +265,10 @@ describe("content events (read rule, the default)", () => {
     const seenByPublic = collect<any>(anonymous, "article:create");
     await rest(app, "POST", "/api/articles", { data: { title: "Hidden again" } }, fullAccess);
     // One emit() sends every audience its copy at once: the public has its copy, so the writer's would be on the way.
-    await eventually(() => seenByPublic.some((payload) => payload.data.title === "Hidden again"), "the public's copy");
+    await eventually(
+      () => seenByPublic.some((payload) => payload.data.title === "Hidden again"),
+      "the public's copy",
+    );
     await untilMarker(app.io, writer);
     assert.equal(writerEvents.length, 1, "no event after the revoke");
   });
@@ -204,7 +277,9 @@ describe("content events (read rule, the default)", () => {
     await grant(app, "public", [`${CATEGORY}.find`]);
     try {
       const event = nextEvent<any>(anonymous, "article:create");
-      await rest(app, "POST", "/api/articles", { data: { title: "With category", category: categoryId } }, fullAccess);
+      await rest(app, "POST", "/api/articles", {
+        data: { title: "With category", category: categoryId },
+      }, fullAccess);
       assert.equal((await event).data.category.name, "News");
     } finally {
       await revoke(app, "public", [`${CATEGORY}.find`]);
@@ -214,15 +289,26 @@ describe("content events (read rule, the default)", () => {
   it("$io.emit() sanitizes data the server passes in, per audience", async () => {
     const event = nextEvent<any>(anonymous, "article:update");
     const members = nextEvent<any>(member, "article:update");
-    await app.io.emit({ event: "update", schema: ARTICLE, data: { id: 1, documentId: "abc", title: "T", internalNotes: "secret" } });
+    await app.io.emit({
+      event: "update",
+      schema: ARTICLE,
+      data: { id: 1, documentId: "abc", title: "T", internalNotes: "secret" },
+    });
     assert.deepEqual(await event, { data: { id: 1, documentId: "abc", title: "T" } });
     assert.deepEqual(await members, { data: { id: 1, documentId: "abc", title: "T" } });
-    await assert.rejects(app.io.emit({ event: "update", schema: "api::nope.nope", data: {} }), TypeError);
+    await assert.rejects(
+      app.io.emit({ event: "update", schema: "api::nope.nope", data: {} }),
+      TypeError,
+    );
   });
 
   it("events of a type nobody may read reach nobody; user documents never leak", async () => {
     const seen = [anonymous, member, readOnly].map((socket) => collect(socket, "user:update"));
-    await app.io.emit({ event: "update", schema: USER, data: { id: authorId, username: "x", password: "hash" } });
+    await app.io.emit({
+      event: "update",
+      schema: USER,
+      data: { id: authorId, username: "x", password: "hash" },
+    });
     await untilMarker(app.io, anonymous, member, readOnly);
     assert.deepEqual(seen[0], []);
     assert.deepEqual(seen[1], []);
@@ -234,23 +320,46 @@ describe("content events (read rule, the default)", () => {
     await app.strapi.plugin("i18n").service("locales").create({ code: "fr", name: "French (fr)" });
     const documents = app.strapi.documents(HEADLINE);
     const seen: Array<[string, any]> = [];
-    anonymous.onAny((event, payload) => event.startsWith("headline:") && seen.push([event, payload]));
+    anonymous.onAny((event, payload) =>
+      event.startsWith("headline:") && seen.push([event, payload])
+    );
     try {
-      const english = await documents.create({ data: { text: "Hello", category: categoryId }, locale: "en", status: "published" });
-      await documents.update({ documentId: english.documentId, locale: "fr", data: { text: "Bonjour" }, status: "published" });
+      const english = await documents.create({
+        data: { text: "Hello", category: categoryId },
+        locale: "en",
+        status: "published",
+      });
+      await documents.update({
+        documentId: english.documentId,
+        locale: "fr",
+        data: { text: "Bonjour" },
+        status: "published",
+      });
       await eventually(() => seen.length === 2, "the create and the French version");
-      assert.deepEqual(seen.map(([event, { data }]) => [event, data.locale, data.text]), [["headline:create", "en", "Hello"], ["headline:update", "fr", "Bonjour"]]);
-      assert.equal("category" in seen[0]![1].data, false, "populate '*' still removes relations the role cannot read");
+      assert.deepEqual(seen.map(([event, { data }]) => [event, data.locale, data.text]), [[
+        "headline:create",
+        "en",
+        "Hello",
+      ], ["headline:update", "fr", "Bonjour"]]);
+      assert.equal(
+        "category" in seen[0]![1].data,
+        false,
+        "populate '*' still removes relations the role cannot read",
+      );
 
       await documents.unpublish({ documentId: english.documentId, locale: "fr" });
       await eventually(() => seen.length === 3, "the French unpublish");
-      assert.deepEqual(seen[2], ["headline:unpublish", { data: { id: seen[1]![1].data.id, documentId: english.documentId, locale: "fr" } }]);
+      assert.deepEqual(seen[2], ["headline:unpublish", {
+        data: { id: seen[1]![1].data.id, documentId: english.documentId, locale: "fr" },
+      }]);
 
       await documents.delete({ documentId: english.documentId, locale: "*" });
       await eventually(() => seen.length === 4, "the delete");
       await afterEmitsInFlight(app, anonymous);
       // The French version was only a draft by then: readers only hear of the English one going.
-      assert.deepEqual(seen.slice(3), [["headline:delete", { data: { id: seen[0]![1].data.id, documentId: english.documentId, locale: "en" } }]]);
+      assert.deepEqual(seen.slice(3), [["headline:delete", {
+        data: { id: seen[0]![1].data.id, documentId: english.documentId, locale: "en" },
+      }]]);
     } finally {
       anonymous.offAny();
     }

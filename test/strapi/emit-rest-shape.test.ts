@@ -26,14 +26,21 @@ let markers = 0;
  * Sends a `marker` event to every socket (after whatever the test did) and resolves, per socket, with the
  * events it received before it: Socket.IO keeps per-socket order, so nothing sent earlier is still coming.
  */
-function markerFor(app: BootedStrapi, sockets: ClientSocket[]): { send(): Promise<void>; arrived: Promise<Array<Array<[string, unknown]>>> } {
+function markerFor(
+  app: BootedStrapi,
+  sockets: ClientSocket[],
+): { send(): Promise<void>; arrived: Promise<Array<Array<[string, unknown]>>> } {
   markers += 1;
   const id = markers;
   const arrived = Promise.all(sockets.map((socket) => eventsBeforeMarker(socket, id)));
   return { send: () => app.io.raw({ event: "marker", data: id }), arrived };
 }
 
-function eventsBeforeMarker(socket: ClientSocket, id: number, ms = 3000): Promise<Array<[string, unknown]>> {
+function eventsBeforeMarker(
+  socket: ClientSocket,
+  id: number,
+  ms = 3000,
+): Promise<Array<[string, unknown]>> {
   return new Promise((resolve, reject) => {
     const seen: Array<[string, unknown]> = [];
     const timer = setTimeout(() => {
@@ -66,10 +73,25 @@ describe("emit() delivers only what REST could return for the type", () => {
 
   before(async () => {
     // No automatic content events: every event in this file is an explicit emit().
-    app = await bootStrapi({ transport: { type: "uws", port: 0, host: "127.0.0.1" }, contentTypes: [] });
+    app = await bootStrapi({
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
+      contentTypes: [],
+    });
     sockets = socketsFor(app);
-    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${PAGE}.find`, `${PAGE}.findOne`, `${HEADLINE}.find`]);
-    await grant(app, "authenticated", [`${ARTICLE}.find`, `${CATEGORY}.find`, `${CATEGORY}.findOne`, `${PAGE}.find`, `${PAGE}.findOne`]);
+    await grant(app, "public", [
+      `${ARTICLE}.find`,
+      `${ARTICLE}.findOne`,
+      `${PAGE}.find`,
+      `${PAGE}.findOne`,
+      `${HEADLINE}.find`,
+    ]);
+    await grant(app, "authenticated", [
+      `${ARTICLE}.find`,
+      `${CATEGORY}.find`,
+      `${CATEGORY}.findOne`,
+      `${PAGE}.find`,
+      `${PAGE}.findOne`,
+    ]);
     const user = await createUser(app, "authenticated");
     const readOnlyKey = (await createToken(app, "read-only")).accessKey;
     const fullAccessKey = (await createToken(app, "full-access")).accessKey;
@@ -78,13 +100,35 @@ describe("emit() delivers only what REST could return for the type", () => {
     readOnly = await sockets.connect({ token: readOnlyKey });
     fullAccess = await sockets.connect({ token: fullAccessKey });
     readers = [anonymous, member, readOnly, fullAccess];
-    credentials = new Map([[anonymous, undefined], [member, user.jwt], [readOnly, readOnlyKey], [fullAccess, fullAccessKey]]);
+    credentials = new Map([[anonymous, undefined], [member, user.jwt], [readOnly, readOnlyKey], [
+      fullAccess,
+      fullAccessKey,
+    ]]);
 
-    userRow = await app.strapi.db.query(USER).findOne({ where: { id: user.id }, populate: ["role"] });
-    assert.ok(typeof userRow.password === "string" && typeof userRow.email === "string", "the row carries what must not leak");
-    categoryRow = await app.strapi.documents(CATEGORY).create({ data: { name: "News", budget: 1000 } });
+    userRow = await app.strapi.db.query(USER).findOne({
+      where: { id: user.id },
+      populate: ["role"],
+    });
+    assert.ok(
+      typeof userRow.password === "string" && typeof userRow.email === "string",
+      "the row carries what must not leak",
+    );
+    categoryRow = await app.strapi.documents(CATEGORY).create({
+      data: { name: "News", budget: 1000 },
+    });
     fileRow = await app.strapi.db.query(FILE).create({
-      data: { name: "cover.png", hash: "cover_hash", ext: ".png", mime: "image/png", size: 1.5, url: "/uploads/cover.png", provider: "local", width: 8, height: 8, folderPath: "/" },
+      data: {
+        name: "cover.png",
+        hash: "cover_hash",
+        ext: ".png",
+        mime: "image/png",
+        size: 1.5,
+        url: "/uploads/cover.png",
+        provider: "local",
+        width: 8,
+        height: 8,
+        folderPath: "/",
+      },
     });
   });
 
@@ -103,7 +147,11 @@ describe("emit() delivers only what REST could return for the type", () => {
 
   it("emit() drops a top-level key that is not an attribute: a user row under 'owner' reaches no reader", async () => {
     const events = readers.map((socket) => nextEvent<any>(socket, "article:owner-key"));
-    await app.io.emit({ event: "owner-key", schema: ARTICLE, data: { id: 1, documentId: "a1", title: "T", owner: userRow, ownerId: userRow.id } });
+    await app.io.emit({
+      event: "owner-key",
+      schema: ARTICLE,
+      data: { id: 1, documentId: "a1", title: "T", owner: userRow, ownerId: userRow.id },
+    });
     const payloads = await Promise.all(events);
     payloads.forEach((payload, index) => {
       assert.deepEqual(payload, { data: { id: 1, documentId: "a1", title: "T" } });
@@ -114,13 +162,31 @@ describe("emit() delivers only what REST could return for the type", () => {
   it("emit() cuts a populated relation to its target's attributes: a key hidden inside it reaches no reader", async () => {
     const events = readers.map((socket) => nextEvent<any>(socket, "article:relation-key"));
     const category = { ...categoryRow, owner: userRow };
-    await app.io.emit({ event: "relation-key", schema: ARTICLE, data: { id: 1, documentId: "a1", title: "T", category } });
-    const fetched = await rest(app, "GET", `/api/categories/${categoryRow.documentId}`, undefined, credentials.get(member));
+    await app.io.emit({
+      event: "relation-key",
+      schema: ARTICLE,
+      data: { id: 1, documentId: "a1", title: "T", category },
+    });
+    const fetched = await rest(
+      app,
+      "GET",
+      `/api/categories/${categoryRow.documentId}`,
+      undefined,
+      credentials.get(member),
+    );
     assert.equal(fetched.status, 200);
     const [forPublic, ...forCategoryReaders] = await Promise.all(events);
-    assert.deepEqual(forPublic, { data: { id: 1, documentId: "a1", title: "T" } }, "the public may not read categories");
+    assert.deepEqual(
+      forPublic,
+      { data: { id: 1, documentId: "a1", title: "T" } },
+      "the public may not read categories",
+    );
     for (const [index, payload] of forCategoryReaders.entries()) {
-      assert.deepEqual(payload.data.category, fetched.json.data, "the category as REST returns it, budget (private) and owner gone");
+      assert.deepEqual(
+        payload.data.category,
+        fetched.json.data,
+        "the category as REST returns it, budget (private) and owner gone",
+      );
       assertNoUserRow(payload, `reader ${index + 1}`);
     }
   });
@@ -134,10 +200,20 @@ describe("emit() delivers only what REST could return for the type", () => {
         id: 1,
         documentId: "p1",
         title: "P",
-        seo: { id: 1, metaTitle: "M", owner: userRow, category: { ...categoryRow, owner: userRow } },
+        seo: {
+          id: 1,
+          metaTitle: "M",
+          owner: userRow,
+          category: { ...categoryRow, owner: userRow },
+        },
         blocks: [
           { __component: "shared.quote", id: 2, text: "q", owner: userRow },
-          { __component: "shared.hero", id: 3, text: "not a component of this zone", owner: userRow },
+          {
+            __component: "shared.hero",
+            id: 3,
+            text: "not a component of this zone",
+            owner: userRow,
+          },
           { __component: USER, ...userRow },
         ],
         cover: { ...fileRow, owner: userRow },
@@ -146,11 +222,26 @@ describe("emit() delivers only what REST could return for the type", () => {
     const payloads = await Promise.all(events);
     payloads.forEach((payload, index) => assertNoUserRow(payload, `reader ${index}`));
     const { data } = payloads[readers.indexOf(fullAccess)];
-    assert.deepEqual(data.seo, { id: 1, metaTitle: "M", category: { id: categoryRow.id, documentId: categoryRow.documentId, name: "News", createdAt: categoryRow.createdAt, updatedAt: categoryRow.updatedAt, publishedAt: categoryRow.publishedAt } });
+    assert.deepEqual(data.seo, {
+      id: 1,
+      metaTitle: "M",
+      category: {
+        id: categoryRow.id,
+        documentId: categoryRow.documentId,
+        name: "News",
+        createdAt: categoryRow.createdAt,
+        updatedAt: categoryRow.updatedAt,
+        publishedAt: categoryRow.publishedAt,
+      },
+    });
     assert.deepEqual(data.blocks, [{ __component: "shared.quote", id: 2, text: "q" }]);
     assert.equal(data.cover.url, "/uploads/cover.png");
     assert.equal("owner" in data.cover, false);
-    assert.equal("folderPath" in data.cover, false, "the sanitizer still removes private attributes");
+    assert.equal(
+      "folderPath" in data.cover,
+      false,
+      "the sanitizer still removes private attributes",
+    );
   });
 
   it("emit() of a stored document delivers each reader its REST response, whatever extra keys the server adds", async () => {
@@ -158,20 +249,42 @@ describe("emit() delivers only what REST could return for the type", () => {
       data: {
         title: "Stored",
         seo: { metaTitle: "M", internalNote: "private", category: categoryRow.id },
-        blocks: [{ __component: "shared.quote", text: "q", by: "b" }, { __component: "shared.seo", metaTitle: "M2", internalNote: "private" }],
+        blocks: [{ __component: "shared.quote", text: "q", by: "b" }, {
+          __component: "shared.seo",
+          metaTitle: "M2",
+          internalNote: "private",
+        }],
         cover: fileRow.id,
         category: categoryRow.id,
       },
     });
-    const row = await app.strapi.documents(PAGE).findOne({ documentId: page.documentId, populate: "*" });
+    const row = await app.strapi.documents(PAGE).findOne({
+      documentId: page.documentId,
+      populate: "*",
+    });
     const events = readers.map((socket) => nextEvent<any>(socket, "page:stored"));
-    const data = { ...row, owner: userRow, seo: { ...row.seo, owner: userRow }, blocks: row.blocks.map((block: object) => ({ ...block, owner: userRow })) };
+    const data = {
+      ...row,
+      owner: userRow,
+      seo: { ...row.seo, owner: userRow },
+      blocks: row.blocks.map((block: object) => ({ ...block, owner: userRow })),
+    };
     await app.io.emit({ event: "stored", schema: PAGE, data });
     const payloads = await Promise.all(events);
     for (const [index, socket] of readers.entries()) {
-      const fetched = await rest(app, "GET", `/api/pages/${page.documentId}?populate=*`, undefined, credentials.get(socket));
+      const fetched = await rest(
+        app,
+        "GET",
+        `/api/pages/${page.documentId}?populate=*`,
+        undefined,
+        credentials.get(socket),
+      );
       assert.equal(fetched.status, 200);
-      assert.deepEqual(payloads[index], { data: fetched.json.data }, `reader ${index} gets what it reads over REST`);
+      assert.deepEqual(
+        payloads[index],
+        { data: fetched.json.data },
+        `reader ${index} gets what it reads over REST`,
+      );
     }
   });
 
@@ -179,50 +292,108 @@ describe("emit() delivers only what REST could return for the type", () => {
     const marker = markerFor(app, readers);
     const data = { id: 1, documentId: "a1", title: "T", name: "N", username: "u" };
     const refusals: Array<[unknown, RegExp]> = [
-      [{ uid: ARTICLE, info: { singularName: "comment" } }, /^emit\(\): 'schema' is inconsistent: uid 'api::article\.article' is the content type 'article', but info\.singularName says 'comment'$/],
-      [{ uid: CATEGORY, info: { singularName: "article" } }, /^emit\(\): 'schema' is inconsistent: uid 'api::category\.category' is the content type 'category', but info\.singularName says 'article'$/],
-      [{ uid: "api::nope.nope", info: { singularName: "nope" } }, /^emit\(\): 'schema' must be a content type of this app, got uid 'api::nope\.nope'$/],
-      [{ uid: 42, info: { singularName: "article" } }, /^emit\(\): 'schema' must be a content type of this app, got uid 42$/],
-      [{ info: { singularName: "user" } }, /^emit\(\): 'schema' is ambiguous: info\.singularName 'user' is the singularName of ('admin::user', 'plugin::users-permissions\.user'|'plugin::users-permissions\.user', 'admin::user'); give its uid$/],
-      [{ info: { singularName: "nope" } }, /^emit\(\): 'schema' must be a content type of this app, got info\.singularName 'nope'$/],
-      [{ uid: ARTICLE, info: { singularName: "x".repeat(500) } }, /info\.singularName says 'x{57}\.\.\.'$/],
+      [
+        { uid: ARTICLE, info: { singularName: "comment" } },
+        /^emit\(\): 'schema' is inconsistent: uid 'api::article\.article' is the content type 'article', but info\.singularName says 'comment'$/,
+      ],
+      [
+        { uid: CATEGORY, info: { singularName: "article" } },
+        /^emit\(\): 'schema' is inconsistent: uid 'api::category\.category' is the content type 'category', but info\.singularName says 'article'$/,
+      ],
+      [
+        { uid: "api::nope.nope", info: { singularName: "nope" } },
+        /^emit\(\): 'schema' must be a content type of this app, got uid 'api::nope\.nope'$/,
+      ],
+      [
+        { uid: 42, info: { singularName: "article" } },
+        /^emit\(\): 'schema' must be a content type of this app, got uid 42$/,
+      ],
+      [
+        { info: { singularName: "user" } },
+        /^emit\(\): 'schema' is ambiguous: info\.singularName 'user' is the singularName of ('admin::user', 'plugin::users-permissions\.user'|'plugin::users-permissions\.user', 'admin::user'); give its uid$/,
+      ],
+      [
+        { info: { singularName: "nope" } },
+        /^emit\(\): 'schema' must be a content type of this app, got info\.singularName 'nope'$/,
+      ],
+      [
+        { uid: ARTICLE, info: { singularName: "x".repeat(500) } },
+        /info\.singularName says 'x{57}\.\.\.'$/,
+      ],
     ];
     for (const [schema, message] of refusals) {
-      await assert.rejects(app.io.emit({ event: "update", schema: schema as ContentTypeSchema, data }), (error: Error) => {
-        assert.ok(error instanceof TypeError, `${error.name} for ${JSON.stringify(schema).slice(0, 80)}`);
-        assert.match(error.message, message);
-        return true;
-      });
+      await assert.rejects(
+        app.io.emit({ event: "update", schema: schema as ContentTypeSchema, data }),
+        (error: Error) => {
+          assert.ok(
+            error instanceof TypeError,
+            `${error.name} for ${JSON.stringify(schema).slice(0, 80)}`,
+          );
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     }
     await marker.send();
     for (const seen of await marker.arrived) assert.deepEqual(seen, []);
   });
 
   it("emit() accepts a consistent schema object and names the event after the type it sanitizes for", async () => {
-    const schemas = [app.strapi.contentType(ARTICLE), { uid: ARTICLE, info: { singularName: "article" } }, { uid: ARTICLE }, { info: { singularName: "article" } }];
+    const schemas = [
+      app.strapi.contentType(ARTICLE),
+      { uid: ARTICLE, info: { singularName: "article" } },
+      { uid: ARTICLE },
+      { info: { singularName: "article" } },
+    ];
     for (const schema of schemas) {
       const marker = markerFor(app, readers);
-      await app.io.emit({ event: "update", schema: schema as ContentTypeSchema, data: { id: 1, documentId: "a1", title: "T", internalNotes: "private" } });
+      await app.io.emit({
+        event: "update",
+        schema: schema as ContentTypeSchema,
+        data: { id: 1, documentId: "a1", title: "T", internalNotes: "private" },
+      });
       await marker.send();
-      for (const seen of await marker.arrived) assert.deepEqual(seen, [["article:update", { data: { id: 1, documentId: "a1", title: "T" } }]]);
+      for (const seen of await marker.arrived) {
+        assert.deepEqual(seen, [["article:update", {
+          data: { id: 1, documentId: "a1", title: "T" },
+        }]]);
+      }
     }
   });
 
   it("emit() of cyclic or very deep data neither overflows nor sends more than MAX_DEPTH levels; a huge expansion is refused", async () => {
     const marker = markerFor(app, readers);
     // A cycle through a relation the readers may follow, and one through a key that is no attribute.
-    const cyclic: Record<string, unknown> = { id: 1, documentId: "h1", text: "Hello", locale: "en" };
-    cyclic.localizations = [cyclic, { id: 2, documentId: "h1", text: "Bonjour", locale: "fr", localizations: [cyclic] }];
+    const cyclic: Record<string, unknown> = {
+      id: 1,
+      documentId: "h1",
+      text: "Hello",
+      locale: "en",
+    };
+    cyclic.localizations = [cyclic, {
+      id: 2,
+      documentId: "h1",
+      text: "Bonjour",
+      locale: "fr",
+      localizations: [cyclic],
+    }];
     cyclic.self = cyclic;
     await app.io.emit({ event: "cyclic", schema: HEADLINE, data: cyclic });
     // 100,000 levels of nesting, through an attribute and through a key that is none.
     let deep: Record<string, unknown> = { id: 0, documentId: "h0", text: "bottom" };
-    for (let level = 1; level <= 100_000; level += 1) deep = { id: level, documentId: `h${level}`, text: "t", localizations: [deep], owner: deep };
+    for (let level = 1; level <= 100_000; level += 1) {
+      deep = { id: level, documentId: `h${level}`, text: "t", localizations: [deep], owner: deep };
+    }
     await app.io.emit({ event: "deep", schema: HEADLINE, data: deep });
     // 40 objects each referenced twice by the one above: 2^40 entries once expanded. Refused, nothing sent.
     let shared: Record<string, unknown> = { id: 0 };
-    for (let level = 1; level <= 40; level += 1) shared = { id: level, localizations: [shared, shared] };
-    await assert.rejects(app.io.emit({ event: "shared", schema: HEADLINE, data: shared }), RangeError);
+    for (let level = 1; level <= 40; level += 1) {
+      shared = { id: level, localizations: [shared, shared] };
+    }
+    await assert.rejects(
+      app.io.emit({ event: "shared", schema: HEADLINE, data: shared }),
+      RangeError,
+    );
     await marker.send();
 
     const [forPublic, forMember, ...forTokens] = await marker.arrived;
@@ -230,7 +401,19 @@ describe("emit() delivers only what REST could return for the type", () => {
     for (const seen of [forPublic!, ...forTokens]) {
       assert.deepEqual(seen.map(([event]) => event), ["headline:cyclic", "headline:deep"]);
       assert.deepEqual(seen[0]![1], {
-        data: { id: 1, documentId: "h1", text: "Hello", locale: "en", localizations: [{ id: 2, documentId: "h1", text: "Bonjour", locale: "fr", localizations: [] }] },
+        data: {
+          id: 1,
+          documentId: "h1",
+          text: "Hello",
+          locale: "en",
+          localizations: [{
+            id: 2,
+            documentId: "h1",
+            text: "Bonjour",
+            locale: "fr",
+            localizations: [],
+          }],
+        },
       });
       let entry = (seen[1]![1] as { data: any }).data;
       let levels = 0;

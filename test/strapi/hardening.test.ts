@@ -8,7 +8,14 @@ import { Manager } from "socket.io-client";
 import type { EntitySubscriptionResult } from "../../lib/types.ts";
 import { nextEvent, request } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { createToken, createUser, eventually, grant, rest, socketsFor } from "../support/strapi-fixtures.ts";
+import {
+  createToken,
+  createUser,
+  eventually,
+  grant,
+  rest,
+  socketsFor,
+} from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 
@@ -58,17 +65,28 @@ describe("hardening in Strapi", () => {
   });
 
   it("a socket of a configured namespace that follows an entity receives its content events there, sanitized for it", async () => {
-    const created = await rest(app, "POST", "/api/articles", { data: { title: "Live", internalNotes: "private" } }, fullAccess);
+    const created = await rest(app, "POST", "/api/articles", {
+      data: { title: "Live", internalNotes: "private" },
+    }, fullAccess);
     const documentId = created.json.data.documentId as string;
     const { jwt } = await createUser(app);
     const follower = await sockets.connect({ token: jwt }, "/live");
     const bystander = await sockets.connect({ token: jwt }, "/live");
-    const subscribed = await request<EntitySubscriptionResult>(follower, "subscribe-entity", { uid: ARTICLE, id: documentId });
+    const subscribed = await request<EntitySubscriptionResult>(follower, "subscribe-entity", {
+      uid: ARTICLE,
+      id: documentId,
+    });
     assert.equal(subscribed.success, true);
     const seenByBystander: string[] = [];
     bystander.onAny((event) => void seenByBystander.push(event));
     const update = nextEvent<{ data: Record<string, unknown> }>(follower, "article:update");
-    await rest(app, "PUT", `/api/articles/${documentId}`, { data: { title: "Live, edited" } }, fullAccess);
+    await rest(
+      app,
+      "PUT",
+      `/api/articles/${documentId}`,
+      { data: { title: "Live, edited" } },
+      fullAccess,
+    );
     const { data } = await update;
     assert.equal(data.title, "Live, edited");
     assert.equal("internalNotes" in data, false);
@@ -80,19 +98,39 @@ describe("hardening in Strapi", () => {
 
   it("after a log-out on a shared connection (disconnect, auth without token, connect) the socket gets only what the public role may read", async () => {
     const { jwt } = await createUser(app);
-    const manager = new Manager(app.ioUrl, { transports: ["websocket"], reconnection: false, forceNew: true });
+    const manager = new Manager(app.ioUrl, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+    });
     try {
       const live = manager.socket("/live");
       const main = manager.socket("/", { auth: { token: jwt } });
-      await Promise.all([live, main].map((socket) => new Promise<void>((resolve) => socket.once("connect", () => resolve()))));
+      await Promise.all(
+        [live, main].map((socket) =>
+          new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+        ),
+      );
       const beforeLogout = nextEvent(main, "article:create");
-      await rest(app, "POST", "/api/articles", { data: { title: "Seen while logged in" } }, fullAccess);
-      assert.equal(((await beforeLogout) as { data: { title: string } }).data.title, "Seen while logged in");
+      await rest(
+        app,
+        "POST",
+        "/api/articles",
+        { data: { title: "Seen while logged in" } },
+        fullAccess,
+      );
+      assert.equal(
+        ((await beforeLogout) as { data: { title: string } }).data.title,
+        "Seen while logged in",
+      );
 
       const observer = await sockets.connect({ token: (await createUser(app)).jwt });
       const socketsBefore = app.io.server.sockets.sockets.size;
       main.disconnect();
-      await eventually(() => app.io.server.sockets.sockets.size === socketsBefore - 1, "the server saw the log-out");
+      await eventually(
+        () => app.io.server.sockets.sockets.size === socketsBefore - 1,
+        "the server saw the log-out",
+      );
       main.auth = {};
       main.connect();
       await new Promise<void>((resolve) => main.once("connect", () => resolve()));
@@ -102,7 +140,13 @@ describe("hardening in Strapi", () => {
       main.onAny((event) => void received.push(event));
       // Once a logged-in observer has the event, any copy for `main` was sent too (one emit() sends them all).
       const observed = nextEvent(observer, "article:create");
-      await rest(app, "POST", "/api/articles", { data: { title: "Not for the public role" } }, fullAccess);
+      await rest(
+        app,
+        "POST",
+        "/api/articles",
+        { data: { title: "Not for the public role" } },
+        fullAccess,
+      );
       await observed;
       const marker = nextEvent(main, "marker");
       await app.io.raw({ event: "marker", data: 1 });

@@ -31,7 +31,9 @@ describe("io plugin in Strapi (node-http transport, one port)", () => {
     await grant(app, "public", ["api::article.article.find"]);
     const socket = await sockets.connect();
     const event = nextEvent<any>(socket, "article:create");
-    const created = await rest(app, "POST", "/api/articles", { data: { title: "One port", internalNotes: "x" } }, (await createToken(app, "full-access")).accessKey);
+    const created = await rest(app, "POST", "/api/articles", {
+      data: { title: "One port", internalNotes: "x" },
+    }, (await createToken(app, "full-access")).accessKey);
     assert.equal(created.status, 201);
     const { data } = await event;
     assert.equal(data.documentId, created.json.data.documentId);

@@ -14,24 +14,50 @@ describe("io plugin in Strapi (uws transport)", () => {
   before(async () => {
     // A fixed port, as in production: uWS sets SO_REUSEADDR only on fixed ports, so only then is the port
     // re-bindable right after close (with port 0, closed connections' TIME_WAIT holds it for a minute).
-    app = await bootStrapi({ transport: { type: "uws", port: await freePort(), host: "127.0.0.1" }, namespaces: ["chat"] });
+    app = await bootStrapi({
+      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      namespaces: ["chat"],
+    });
   });
 
   it("bootstrap gives strapi.$io, serving Socket.IO on uWS's own port", async () => {
     // strapi.$io comes from the built dist/ (what Strapi loads), so compare by the contract, not by class.
-    for (const member of ["emit", "raw", "joinRoom", "leaveRoom", "getSocketsInRoom", "sendPrivateMessage", "broadcast", "emitToNamespace", "disconnectSocket", "subscribeToEntity", "unsubscribeFromEntity", "getEntitySubscriptions", "emitToEntity", "getEntityRoomSockets"]) {
+    for (
+      const member of [
+        "emit",
+        "raw",
+        "joinRoom",
+        "leaveRoom",
+        "getSocketsInRoom",
+        "sendPrivateMessage",
+        "broadcast",
+        "emitToNamespace",
+        "disconnectSocket",
+        "subscribeToEntity",
+        "unsubscribeFromEntity",
+        "getEntitySubscriptions",
+        "emitToEntity",
+        "getEntityRoomSockets",
+      ]
+    ) {
       assert.equal(typeof app.strapi.$io[member], "function", member);
     }
     assert.equal(app.strapi.$io.server.constructor.name, "Server");
     assert.equal(app.io.transport, "uws");
     assert.notEqual(app.ioUrl, app.url);
     assert.deepEqual(Object.keys(app.io.namespaces), ["chat"]);
-    const client = connect(app.ioUrl, { transports: ["websocket"], forceNew: true, reconnection: false });
+    const client = connect(app.ioUrl, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+    });
     await nextEvent(client, "connect");
     const got = nextEvent(client, "hello");
     await app.io.raw({ event: "hello", data: { from: "strapi" } });
     assert.deepEqual(await got, { from: "strapi" });
-    assert.deepEqual((await app.io.getSocketsInRoom(client.id!)).map((info) => info.role), ["public"]);
+    assert.deepEqual((await app.io.getSocketsInRoom(client.id!)).map((info) => info.role), [
+      "public",
+    ]);
     client.disconnect();
   });
 

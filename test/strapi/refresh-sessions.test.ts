@@ -14,7 +14,9 @@ describe("JWT sessions (users-permissions refresh mode)", () => {
   let sockets: ReturnType<typeof socketsFor>;
 
   before(async () => {
-    app = await bootStrapi({ transport: { type: "uws", port: await freePort(), host: "127.0.0.1" } }, { jwtManagement: "refresh" });
+    app = await bootStrapi({
+      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+    }, { jwtManagement: "refresh" });
     sockets = socketsFor(app);
   });
 
@@ -37,9 +39,13 @@ describe("JWT sessions (users-permissions refresh mode)", () => {
     const socket = await sockets.connect({ token: user.jwt });
     const bystander = await sockets.connect({ token: other.jwt });
     const sameSession = await sockets.connect({ token: user.jwt });
-    const notices = [socket, sameSession].map((each) => nextEvent<{ reason: string }>(each, "strapi-io:disconnect", 3000));
+    const notices = [socket, sameSession].map((each) =>
+      nextEvent<{ reason: string }>(each, "strapi-io:disconnect", 3000)
+    );
     await app.strapi.sessionManager("users-permissions").invalidateRefreshToken(String(user.id));
-    assert.deepEqual(await Promise.all(notices), [{ reason: "Session ended" }, { reason: "Session ended" }]);
+    assert.deepEqual(await Promise.all(notices), [{ reason: "Session ended" }, {
+      reason: "Session ended",
+    }]);
     await untilMarker(app.io, bystander); // it still receives what the server sends it
     assert.equal(bystander.connected, true, "another user's session is untouched");
   });

@@ -7,8 +7,16 @@ import { describe, it } from "node:test";
 import { MAX_DEPTH, MAX_ENTRIES, restShape } from "../../lib/strapi/rest-shape.ts";
 import type { StrapiModel } from "../../lib/strapi/strapi-like.ts";
 
-const contentType = (uid: string, attributes: StrapiModel["attributes"]): StrapiModel => ({ uid, modelType: "contentType", attributes });
-const component = (uid: string, attributes: StrapiModel["attributes"]): StrapiModel => ({ uid, modelType: "component", attributes });
+const contentType = (uid: string, attributes: StrapiModel["attributes"]): StrapiModel => ({
+  uid,
+  modelType: "contentType",
+  attributes,
+});
+const component = (uid: string, attributes: StrapiModel["attributes"]): StrapiModel => ({
+  uid,
+  modelType: "component",
+  attributes,
+});
 
 const ARTICLE = contentType("api::article.article", {
   title: { type: "string" },
@@ -26,8 +34,17 @@ const ARTICLE = contentType("api::article.article", {
 const MODELS = new Map<string, StrapiModel>([
   [ARTICLE.uid, ARTICLE],
   ["api::category.category", contentType("api::category.category", { name: { type: "string" } })],
-  ["plugin::upload.file", contentType("plugin::upload.file", { url: { type: "string" }, formats: { type: "json" } })],
-  ["plugin::users-permissions.user", contentType("plugin::users-permissions.user", { username: { type: "string" }, password: { type: "password" } })],
+  [
+    "plugin::upload.file",
+    contentType("plugin::upload.file", { url: { type: "string" }, formats: { type: "json" } }),
+  ],
+  [
+    "plugin::users-permissions.user",
+    contentType("plugin::users-permissions.user", {
+      username: { type: "string" },
+      password: { type: "password" },
+    }),
+  ],
   ["shared.seo", component("shared.seo", { metaTitle: { type: "string" } })],
   ["shared.quote", component("shared.quote", { text: { type: "text" } })],
 ]);
@@ -37,24 +54,43 @@ const userRow = { id: 7, username: "owner", email: "owner@example.test", passwor
 
 describe("restShape()", () => {
   it("restShape() keeps the attributes, id and documentId of a document and drops every other key", () => {
-    const data = { id: 1, documentId: "a1", title: "T", internalNotes: "kept for the sanitizer", owner: userRow, __component: "shared.seo", count: 3 };
-    assert.deepEqual(restShape(strapi, ARTICLE, data), { id: 1, documentId: "a1", title: "T", internalNotes: "kept for the sanitizer" });
+    const data = {
+      id: 1,
+      documentId: "a1",
+      title: "T",
+      internalNotes: "kept for the sanitizer",
+      owner: userRow,
+      __component: "shared.seo",
+      count: 3,
+    };
+    assert.deepEqual(restShape(strapi, ARTICLE, data), {
+      id: 1,
+      documentId: "a1",
+      title: "T",
+      internalNotes: "kept for the sanitizer",
+    });
   });
 
   it("restShape() keeps id and documentId only with the kind of value REST has there", () => {
-    assert.deepEqual(restShape(strapi, ARTICLE, { id: userRow, documentId: 5, title: "T" }), { title: "T" });
+    assert.deepEqual(restShape(strapi, ARTICLE, { id: userRow, documentId: 5, title: "T" }), {
+      title: "T",
+    });
   });
 
   it("restShape() cuts a relation to its target's attributes, one entry or a list, and keeps ids and { count }", () => {
     const data = {
       category: { id: 2, documentId: "c2", name: "News", owner: userRow },
-      localizations: [{ id: 3, documentId: "a1", title: "Hallo", owner: userRow }, 4, null, [userRow]],
+      localizations: [{ id: 3, documentId: "a1", title: "Hallo", owner: userRow }, 4, null, [
+        userRow,
+      ]],
     };
     assert.deepEqual(restShape(strapi, ARTICLE, data), {
       category: { id: 2, documentId: "c2", name: "News" },
       localizations: [{ id: 3, documentId: "a1", title: "Hallo" }, 4, null],
     });
-    assert.deepEqual(restShape(strapi, ARTICLE, { category: { count: 2, owner: userRow } }), { category: { count: 2 } });
+    assert.deepEqual(restShape(strapi, ARTICLE, { category: { count: 2, owner: userRow } }), {
+      category: { count: 2 },
+    });
   });
 
   it("restShape() cuts components and dynamic-zone entries to their component, keeps __component, and drops entries of other components", () => {
@@ -74,13 +110,24 @@ describe("restShape()", () => {
       quotes: [{ id: 2, text: "q" }],
       blocks: [{ __component: "shared.quote", id: 3, text: "q" }, null],
     });
-    assert.deepEqual(restShape(strapi, ARTICLE, { blocks: { __component: "shared.quote", text: "not a list" } }), {});
+    assert.deepEqual(
+      restShape(strapi, ARTICLE, { blocks: { __component: "shared.quote", text: "not a list" } }),
+      {},
+    );
   });
 
   it("restShape() cuts media to plugin::upload.file and morph-to entries to the type their __type names", () => {
     const data = {
-      cover: { id: 1, url: "/uploads/a.png", formats: { small: { url: "/s.png" } }, owner: userRow },
-      related: [{ __type: "api::category.category", id: 2, name: "News", owner: userRow }, { __type: "api::nope.nope", id: 3 }, { id: 4 }],
+      cover: {
+        id: 1,
+        url: "/uploads/a.png",
+        formats: { small: { url: "/s.png" } },
+        owner: userRow,
+      },
+      related: [{ __type: "api::category.category", id: 2, name: "News", owner: userRow }, {
+        __type: "api::nope.nope",
+        id: 3,
+      }, { id: 4 }],
     };
     assert.deepEqual(restShape(strapi, ARTICLE, data), {
       cover: { id: 1, url: "/uploads/a.png", formats: { small: { url: "/s.png" } } },
@@ -91,19 +138,30 @@ describe("restShape()", () => {
   it("restShape() keeps scalars (and Dates) in scalar attributes, any JSON in json attributes, and drops objects elsewhere", () => {
     const publishedAt = new Date(0);
     const data = { title: userRow, publishedAt, meta: { nested: [userRow] }, category: "c2" };
-    assert.deepEqual(restShape(strapi, ARTICLE, data), { publishedAt, meta: { nested: [userRow] }, category: "c2" });
+    assert.deepEqual(restShape(strapi, ARTICLE, data), {
+      publishedAt,
+      meta: { nested: [userRow] },
+      category: "c2",
+    });
   });
 
   it("restShape() ignores keys that only Object.prototype knows", () => {
-    const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"x": 1}, "toString": "x", "title": "T"}');
+    const data = JSON.parse(
+      '{"__proto__": {"polluted": true}, "constructor": {"x": 1}, "toString": "x", "title": "T"}',
+    );
     const shaped = restShape(strapi, ARTICLE, data) as Record<string, unknown>;
     assert.deepEqual(shaped, { title: "T" });
     assert.equal(Object.getPrototypeOf(shaped), Object.prototype);
   });
 
   it("restShape() returns what is not a document as given, and cuts a list entry by entry", () => {
-    for (const value of [null, undefined, "a1", 5]) assert.equal(restShape(strapi, ARTICLE, value), value);
-    assert.deepEqual(restShape(strapi, ARTICLE, [{ title: "A", owner: userRow }, null, [userRow], { title: "B" }]), [{ title: "A" }, null, { title: "B" }]);
+    for (const value of [null, undefined, "a1", 5]) {
+      assert.equal(restShape(strapi, ARTICLE, value), value);
+    }
+    assert.deepEqual(
+      restShape(strapi, ARTICLE, [{ title: "A", owner: userRow }, null, [userRow], { title: "B" }]),
+      [{ title: "A" }, null, { title: "B" }],
+    );
   });
 
   it("restShape() does not change its input", () => {
@@ -120,12 +178,19 @@ describe("restShape()", () => {
     const seo: Record<string, unknown> = { metaTitle: "M" };
     seo.seo = seo;
     data.seo = seo;
-    assert.deepEqual(restShape(strapi, ARTICLE, data), { id: 1, title: "T", localizations: [{ id: 2, title: "U", localizations: [] }], seo: { metaTitle: "M" } });
+    assert.deepEqual(restShape(strapi, ARTICLE, data), {
+      id: 1,
+      title: "T",
+      localizations: [{ id: 2, title: "U", localizations: [] }],
+      seo: { metaTitle: "M" },
+    });
   });
 
   it("restShape() walks at most MAX_DEPTH levels below the document, however deep the data", () => {
     let data: Record<string, unknown> = { id: 0 };
-    for (let level = 1; level <= 200_000; level += 1) data = { id: level, localizations: [data], owner: data };
+    for (let level = 1; level <= 200_000; level += 1) {
+      data = { id: level, localizations: [data], owner: data };
+    }
     let entry = restShape(strapi, ARTICLE, data) as { localizations?: unknown[] } | undefined;
     let levels = 0;
     while (entry) {
@@ -142,7 +207,10 @@ describe("restShape()", () => {
     for (let level = 1; level <= 40; level += 1) data = { id: level, localizations: [data, data] };
     assert.throws(() => restShape(strapi, ARTICLE, data), (error: Error) => {
       assert.ok(error instanceof RangeError);
-      assert.match(error.message, new RegExp(`^emit\\(\\): 'data' holds more than ${MAX_ENTRIES} entries`));
+      assert.match(
+        error.message,
+        new RegExp(`^emit\\(\\): 'data' holds more than ${MAX_ENTRIES} entries`),
+      );
       return true;
     });
   });
@@ -150,6 +218,8 @@ describe("restShape()", () => {
   it("restShape() keeps a document with shared (non-cyclic) references, expanded as JSON would send it", () => {
     const category = { id: 2, name: "News", owner: userRow };
     const shaped = restShape(strapi, ARTICLE, { localizations: [{ category }, { category }] });
-    assert.deepEqual(shaped, { localizations: [{ category: { id: 2, name: "News" } }, { category: { id: 2, name: "News" } }] });
+    assert.deepEqual(shaped, {
+      localizations: [{ category: { id: 2, name: "News" } }, { category: { id: 2, name: "News" } }],
+    });
   });
 });

@@ -13,21 +13,39 @@ import type { IoSocket } from "../../lib/types.ts";
 
 const lines: Array<{ level: string; message: string }> = [];
 const record = (level: string) => (message: string) => void lines.push({ level, message });
-const logger = { debug: () => {}, info: record("info"), warn: record("warn"), error: record("error") };
+const logger = {
+  debug: () => {},
+  info: record("info"),
+  warn: record("warn"),
+  error: record("error"),
+};
 
 const failures: string[] = [];
-process.on("unhandledRejection", (reason) => void failures.push(`unhandledRejection: ${String(reason)}`));
-process.on("uncaughtException", (error) => void failures.push(`uncaughtException: ${error.message}`));
+process.on(
+  "unhandledRejection",
+  (reason) => void failures.push(`unhandledRejection: ${String(reason)}`),
+);
+process.on(
+  "uncaughtException",
+  (error) => void failures.push(`uncaughtException: ${error.message}`),
+);
 
 const policy: AccessPolicy = {
   identify: async (socket) => {
     const auth = socket.handshake.auth as { role?: string; userId?: number; audiences?: string[] };
     const user = auth.userId ? { id: auth.userId, username: `user${auth.userId}` } : null;
-    return { role: auth.role ?? "public", userId: auth.userId, user, audiences: auth.audiences ?? [] };
+    return {
+      role: auth.role ?? "public",
+      userId: auth.userId,
+      user,
+      audiences: auth.audiences ?? [],
+    };
   },
   deliveries: async (_event, _schema, data) => [{ to: "everyone", payload: { data } }],
   authorizeEntity: async (identity, _uid, id) =>
-    identity.role === "reader" && id === "forbidden" ? { allowed: false, error: `Forbidden for ${identity.role}` } : { allowed: true, id: String(id) },
+    identity.role === "reader" && id === "forbidden"
+      ? { allowed: false, error: `Forbidden for ${identity.role}` }
+      : { allowed: true, id: String(id) },
 };
 
 /** Per-socket writes (Socket.IO's per-socket path); uWS native publishes do not count here. */
@@ -44,7 +62,12 @@ function countWrites(socket: IoSocket): void {
 let reconnects = 0;
 let io: Awaited<ReturnType<typeof createSocketIO>>;
 try {
-  io = await createSocketIO(JSON.parse(process.argv[2] ?? "{}"), { logger, policy, onConnection: countWrites, onClusterReconnect: () => void (reconnects += 1) });
+  io = await createSocketIO(JSON.parse(process.argv[2] ?? "{}"), {
+    logger,
+    policy,
+    onConnection: countWrites,
+    onClusterReconnect: () => void (reconnects += 1),
+  });
 } catch (error) {
   process.send!({ bootError: error instanceof Error ? error.message : String(error) });
   process.disconnect?.();
@@ -67,7 +90,8 @@ const probes: Record<string, (...args: any[]) => unknown> = {
 process.on("message", async (message: { id: number; method: string; args: unknown[] }) => {
   const { id, method, args } = message;
   try {
-    const target = probes[method] ?? (io as unknown as Record<string, (...a: unknown[]) => unknown>)[method]?.bind(io);
+    const target = probes[method] ??
+      (io as unknown as Record<string, (...a: unknown[]) => unknown>)[method]?.bind(io);
     if (!target) throw new Error(`unknown method ${method}`);
     process.send!({ id, result: await target(...args) });
   } catch (error) {

@@ -32,7 +32,9 @@ export interface ClusterNode {
 
 /** Starts a node process; rejects with the node's boot error if `createSocketIO()` fails. */
 export function startNode(options: IoOptions): Promise<ClusterNode> {
-  return startProcess(NODE_SCRIPT, [JSON.stringify({ ...options, transport: { host: "127.0.0.1", port: 0, ...options.transport } })]);
+  return startProcess(NODE_SCRIPT, [
+    JSON.stringify({ ...options, transport: { host: "127.0.0.1", port: 0, ...options.transport } }),
+  ]);
 }
 
 /**
@@ -44,9 +46,19 @@ export function startStrapiNode(databaseFile: string, ioConfig: IoOptions): Prom
   return startProcess(STRAPI_SCRIPT, [databaseFile, JSON.stringify(ioConfig)], "ignore");
 }
 
-async function startProcess(script: string, args: string[], stdout: "inherit" | "ignore" = "inherit"): Promise<ClusterNode> {
-  const child = fork(script, args, { execArgv: ["--import", "tsx"], stdio: ["ignore", stdout, "inherit", "ipc"] });
-  const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
+async function startProcess(
+  script: string,
+  args: string[],
+  stdout: "inherit" | "ignore" = "inherit",
+): Promise<ClusterNode> {
+  const child = fork(script, args, {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", stdout, "inherit", "ipc"],
+  });
+  const pending = new Map<
+    number,
+    { resolve: (value: any) => void; reject: (error: Error) => void }
+  >();
   let nextId = 0;
   const exited = once(child, "exit").then(() => {
     for (const { reject } of pending.values()) reject(new Error("node process exited"));
@@ -62,7 +74,10 @@ async function startProcess(script: string, args: string[], stdout: "inherit" | 
         else waiter?.resolve(message.result);
       }
     });
-    child.once("exit", (code) => reject(new Error(`node process exited during boot (code ${code})`)));
+    child.once(
+      "exit",
+      (code) => reject(new Error(`node process exited during boot (code ${code})`)),
+    );
   });
   const call = <T>(method: string, ...args: unknown[]) =>
     new Promise<T>((resolve, reject) => {
@@ -97,8 +112,17 @@ export function clientPool() {
   const clients: ClientSocket[] = [];
   return {
     /** Connects over WebSocket and waits until connected. */
-    connect(url: string, auth: Record<string, unknown> = {}, namespace = ""): Promise<ClientSocket> {
-      const socket = connect(`${url}${namespace}`, { transports: ["websocket"], forceNew: true, reconnection: false, auth });
+    connect(
+      url: string,
+      auth: Record<string, unknown> = {},
+      namespace = "",
+    ): Promise<ClientSocket> {
+      const socket = connect(`${url}${namespace}`, {
+        transports: ["websocket"],
+        forceNew: true,
+        reconnection: false,
+        auth,
+      });
       clients.push(socket);
       return new Promise((resolve, reject) => {
         socket.once("connect", () => resolve(socket));
@@ -112,7 +136,11 @@ export function clientPool() {
 }
 
 /** Polls `check` until it returns something truthy (or `true`); rejects after `ms` with the last value. */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, ms = 5000): Promise<Exclude<T, false | null | undefined | 0 | "">> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  ms = 5000,
+): Promise<Exclude<T, false | null | undefined | 0 | "">> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -122,7 +150,13 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, m
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}; last: ${
+          last instanceof Error ? last.message : JSON.stringify(last)
+        }`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -130,9 +164,15 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, m
 /** The connections open on the Redis at `port` (`CLIENT LIST` lines), except the probe's own. */
 export async function redisClients(port: number): Promise<string[]> {
   const output = await new Promise<string>((resolve, reject) =>
-    execFile("redis-cli", ["-p", String(port), "client", "list"], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    execFile(
+      "redis-cli",
+      ["-p", String(port), "client", "list"],
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    )
   );
-  return output.split("\n").filter((line) => line.trim() !== "" && !/ cmd=client\|list /.test(line));
+  return output.split("\n").filter((line) =>
+    line.trim() !== "" && !/ cmd=client\|list /.test(line)
+  );
 }
 
 /** Names of the connections open on the Redis at `port` whose name starts with `prefix`. */
@@ -156,7 +196,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let server: ChildProcess | undefined;
   const start = async () => {
-    server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    server = spawn("redis-server", [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ], { stdio: "ignore" });
     await eventually(() => redisClients(port).then(() => true), `redis-server on port ${port}`);
   };
   const stop = async () => {

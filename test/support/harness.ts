@@ -2,7 +2,12 @@
  * Test harness: starts `$io` on a chosen transport (port 0, loopback) and connects real socket.io-client
  * clients to it; everything opened is closed by `cleanup()`.
  */
-import { io as connect, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from "socket.io-client";
+import {
+  io as connect,
+  type ManagerOptions,
+  type Socket as ClientSocket,
+  type SocketOptions,
+} from "socket.io-client";
 import { createSocketIO, type SocketIORuntime, type StrapiIO } from "../../lib/io.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { IoOptions } from "../../lib/options.ts";
@@ -14,16 +19,28 @@ export const TRANSPORTS: RunningTransportType[] = ["uws", "node-http"];
 export function recordingLogger(): Logger & { lines: Array<{ level: string; message: string }> } {
   const lines: Array<{ level: string; message: string }> = [];
   const record = (level: string) => (message: string) => void lines.push({ level, message });
-  return { lines, debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") };
+  return {
+    lines,
+    debug: record("debug"),
+    info: record("info"),
+    warn: record("warn"),
+    error: record("error"),
+  };
 }
 
 export interface Harness {
   io: StrapiIO;
   url: string;
   /** Connects a client and waits until it is connected (rejects with the connect_error otherwise). */
-  client(namespace?: string, options?: Partial<ManagerOptions & SocketOptions>): Promise<ClientSocket>;
+  client(
+    namespace?: string,
+    options?: Partial<ManagerOptions & SocketOptions>,
+  ): Promise<ClientSocket>;
   /** Connects a client and resolves with the connect_error it gets. */
-  refusedClient(namespace?: string, options?: Partial<ManagerOptions & SocketOptions>): Promise<Error & { data?: unknown }>;
+  refusedClient(
+    namespace?: string,
+    options?: Partial<ManagerOptions & SocketOptions>,
+  ): Promise<Error & { data?: unknown }>;
   cleanup(): Promise<void>;
 }
 
@@ -33,7 +50,10 @@ export async function startHarness(
   runtime: SocketIORuntime = {},
 ): Promise<Harness> {
   const io = await createSocketIO(
-    { ...options, transport: { host: "127.0.0.1", port: 0, ...options.transport, type: transport } },
+    {
+      ...options,
+      transport: { host: "127.0.0.1", port: 0, ...options.transport, type: transport },
+    },
     { logger: recordingLogger(), ...runtime },
   );
   const url = `http://127.0.0.1:${io.port}`;
@@ -105,7 +125,10 @@ export const MARKER = "test:marker";
  * every marker has arrived. Socket.IO keeps per-socket order, so whatever the server sent those sockets before
  * has arrived by then: assert on what was collected to show that something did *not* arrive.
  */
-export async function untilMarker(io: Pick<StrapiIO, "sendPrivateMessage">, ...sockets: ClientSocket[]): Promise<void> {
+export async function untilMarker(
+  io: Pick<StrapiIO, "sendPrivateMessage">,
+  ...sockets: ClientSocket[]
+): Promise<void> {
   const arrived = sockets.map((socket) => nextEvent(socket, MARKER));
   for (const socket of sockets) io.sendPrivateMessage(socket.id!, MARKER, null);
   await Promise.all(arrived);
@@ -116,7 +139,10 @@ export async function untilMarker(io: Pick<StrapiIO, "sendPrivateMessage">, ...s
  * its own broadcasts travel (through its Redis connection, in order), so it arrives after whatever that
  * node sent those sockets before.
  */
-export async function untilMarkerFrom(node: { call(method: string, ...args: unknown[]): Promise<unknown> }, ...sockets: ClientSocket[]): Promise<void> {
+export async function untilMarkerFrom(
+  node: { call(method: string, ...args: unknown[]): Promise<unknown> },
+  ...sockets: ClientSocket[]
+): Promise<void> {
   const arrived = sockets.map((socket) => nextEvent(socket, MARKER));
   await node.call("raw", { event: MARKER, data: null });
   await Promise.all(arrived);

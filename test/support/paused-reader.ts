@@ -57,7 +57,9 @@ export async function connectPausable(url: string): Promise<PausableClient> {
       new Promise((resolve, reject) => {
         if (received.includes(event)) return resolve();
         waiters.set(event, [...(waiters.get(event) ?? []), resolve]);
-        void closed.then(({ code }) => reject(new Error(`closed (${code}) before '${event}' arrived`)));
+        void closed.then(({ code }) =>
+          reject(new Error(`closed (${code}) before '${event}' arrived`))
+        );
       }),
   };
 }
@@ -86,7 +88,11 @@ export async function openPolling(url: string): Promise<ManualPollingClient> {
     },
     post: async (body) => {
       try {
-        const response = await fetch(session, { method: "POST", body, headers: { "content-type": "text/plain;charset=UTF-8" } });
+        const response = await fetch(session, {
+          method: "POST",
+          body,
+          headers: { "content-type": "text/plain;charset=UTF-8" },
+        });
         await response.arrayBuffer();
         return { status: response.status };
       } catch (error) {
@@ -96,12 +102,18 @@ export async function openPolling(url: string): Promise<ManualPollingClient> {
   };
   await client.post("40");
   const connected = await client.poll();
-  if (!connected.body.startsWith("40")) throw new Error(`expected the CONNECT reply, got ${connected.body.slice(0, 80)}`);
+  if (!connected.body.startsWith("40")) {
+    throw new Error(`expected the CONNECT reply, got ${connected.body.slice(0, 80)}`);
+  }
   return client;
 }
 
 /** Resolves once `condition()` holds (checked every 10 ms), or rejects after `ms` saying what it waited for. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

@@ -41,7 +41,13 @@ export async function rawClient(url: string, path = "/socket.io/"): Promise<RawC
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out waiting for a frame; got ${JSON.stringify(frames.map((frame) => frame.slice(0, 80)))}`));
+        reject(
+          new Error(
+            `timed out waiting for a frame; got ${
+              JSON.stringify(frames.map((frame) => frame.slice(0, 80)))
+            }`,
+          ),
+        );
       }, ms);
       if (!check()) waiters.add(check);
     });

@@ -17,8 +17,14 @@ export async function roleId(app: BootedStrapi, type: string): Promise<number> {
 }
 
 /** Creates a role with these actions (e.g. `api::article.article.find`). */
-export async function createRole(app: BootedStrapi, type: string, actions: string[] = []): Promise<number> {
-  const role = await app.strapi.db.query(ROLE).create({ data: { name: type, description: type, type } });
+export async function createRole(
+  app: BootedStrapi,
+  type: string,
+  actions: string[] = [],
+): Promise<number> {
+  const role = await app.strapi.db.query(ROLE).create({
+    data: { name: type, description: type, type },
+  });
   await grant(app, type, actions);
   return role.id;
 }
@@ -26,13 +32,17 @@ export async function createRole(app: BootedStrapi, type: string, actions: strin
 /** Grants actions to a role, as the admin's Roles screen does (one permission row per action). */
 export async function grant(app: BootedStrapi, type: string, actions: string[]): Promise<void> {
   const role = await roleId(app, type);
-  for (const action of actions) await app.strapi.db.query(PERMISSION).create({ data: { action, role } });
+  for (const action of actions) {
+    await app.strapi.db.query(PERMISSION).create({ data: { action, role } });
+  }
 }
 
 /** Revokes actions from a role. */
 export async function revoke(app: BootedStrapi, type: string, actions: string[]): Promise<void> {
   const role = await roleId(app, type);
-  for (const action of actions) await app.strapi.db.query(PERMISSION).delete({ where: { action, role } });
+  for (const action of actions) {
+    await app.strapi.db.query(PERMISSION).delete({ where: { action, role } });
+  }
 }
 
 export interface FixtureUser {
@@ -43,7 +53,11 @@ export interface FixtureUser {
 let userCount = 0;
 
 /** Creates a users-permissions user in a role and issues its JWT. */
-export async function createUser(app: BootedStrapi, roleType = "authenticated", extra: Record<string, unknown> = {}): Promise<FixtureUser> {
+export async function createUser(
+  app: BootedStrapi,
+  roleType = "authenticated",
+  extra: Record<string, unknown> = {},
+): Promise<FixtureUser> {
   userCount += 1;
   const usersPermissions = app.strapi.plugin("users-permissions");
   const user = await usersPermissions.service("user").add({
@@ -61,17 +75,36 @@ export async function createUser(app: BootedStrapi, roleType = "authenticated", 
 }
 
 /** Creates a content-API token and returns its plaintext access key and id. */
-export async function createToken(app: BootedStrapi, type: "read-only" | "full-access" | "custom", permissions: string[] = []): Promise<{ id: number; accessKey: string }> {
+export async function createToken(
+  app: BootedStrapi,
+  type: "read-only" | "full-access" | "custom",
+  permissions: string[] = [],
+): Promise<{ id: number; accessKey: string }> {
   const service = app.strapi.service("admin::api-token-content-api");
-  const token = await service.create({ name: `${type}-${Date.now()}-${Math.random()}`, type, lifespan: null, permissions });
+  const token = await service.create({
+    name: `${type}-${Date.now()}-${Math.random()}`,
+    type,
+    lifespan: null,
+    permissions,
+  });
   return { id: token.id, accessKey: token.accessKey };
 }
 
 /** A REST call against the app, JSON in and out. */
-export async function rest(app: BootedStrapi, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
+export async function rest(
+  app: BootedStrapi,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${app.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${app.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
@@ -80,7 +113,12 @@ export async function rest(app: BootedStrapi, method: string, path: string, body
 export function socketsFor(app: BootedStrapi) {
   const opened: ClientSocket[] = [];
   const open = (auth?: Record<string, unknown>, namespace = "") => {
-    const socket = connect(`${app.ioUrl}${namespace}`, { transports: ["websocket"], forceNew: true, reconnection: false, auth: auth ?? {} });
+    const socket = connect(`${app.ioUrl}${namespace}`, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+      auth: auth ?? {},
+    });
     opened.push(socket);
     return socket;
   };
@@ -106,7 +144,11 @@ export function socketsFor(app: BootedStrapi) {
 }
 
 /** Resolves once `check()` is true, polling; rejects with `what` after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 3000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 3000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -25,10 +25,14 @@ try {
   process.exit(0);
 }
 // Strapi's destroy() removes every process listener; these are installed after boot for the test's sake.
-process.on("unhandledRejection", (reason) => void failures.push(`unhandledRejection: ${String(reason)}`));
+process.on(
+  "unhandledRejection",
+  (reason) => void failures.push(`unhandledRejection: ${String(reason)}`),
+);
 
 const methods: Record<string, (...args: any[]) => unknown> = {
-  create: async (uid: string, data: Record<string, unknown>) => (await strapi.documents(uid).create({ data, status: "published" })).documentId,
+  create: async (uid: string, data: Record<string, unknown>) =>
+    (await strapi.documents(uid).create({ data, status: "published" })).documentId,
   failures: () => failures,
   close: async () => {
     await strapi.destroy();
@@ -37,14 +41,17 @@ const methods: Record<string, (...args: any[]) => unknown> = {
   },
 };
 
-process.on("message", async ({ id, method, args }: { id: number; method: string; args: unknown[] }) => {
-  try {
-    const run = methods[method];
-    if (!run) throw new Error(`unknown method ${method}`);
-    process.send!({ id, result: await run(...args) });
-  } catch (error) {
-    process.send!({ id, error: error instanceof Error ? error.message : String(error) });
-  }
-});
+process.on(
+  "message",
+  async ({ id, method, args }: { id: number; method: string; args: unknown[] }) => {
+    try {
+      const run = methods[method];
+      if (!run) throw new Error(`unknown method ${method}`);
+      process.send!({ id, result: await run(...args) });
+    } catch (error) {
+      process.send!({ id, error: error instanceof Error ? error.message : String(error) });
+    }
+  },
+);
 
 process.send!({ ready: true, port: strapi.$io.port, transport: strapi.$io.transport });

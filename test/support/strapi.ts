@@ -34,10 +34,17 @@ export async function bootStrapi(
   process.env.NODE_ENV = "test";
   const dataDir = mkdtempSync(join(tmpdir(), "strapi-io-"));
   process.env.DATABASE_FILENAME = join(dataDir, "data.db");
-  Object.assign(globalThis, { __strapiIoTestConfig: ioConfig, __strapiUsersPermissionsTestConfig: usersPermissionsConfig });
+  Object.assign(globalThis, {
+    __strapiIoTestConfig: ioConfig,
+    __strapiUsersPermissionsTestConfig: usersPermissionsConfig,
+  });
   // Strapi's ESM build imports directory paths Node's ESM resolver rejects; its CommonJS build loads.
   const { createStrapi } = createRequire(import.meta.url)("@strapi/strapi");
-  const strapi = createStrapi({ appDir: FIXTURE_APP, distDir: FIXTURE_APP, serveAdminPanel: false });
+  const strapi = createStrapi({
+    appDir: FIXTURE_APP,
+    distDir: FIXTURE_APP,
+    serveAdminPanel: false,
+  });
   try {
     await strapi.load();
     await strapi.listen();

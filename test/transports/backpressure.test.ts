@@ -3,7 +3,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type BacklogLimits, backlogLimits, SlowConsumerGuard, SlowConsumerLog } from "../../lib/transports/backpressure.ts";
+import {
+  type BacklogLimits,
+  backlogLimits,
+  SlowConsumerGuard,
+  SlowConsumerLog,
+} from "../../lib/transports/backpressure.ts";
 import { recordingLogger } from "../support/harness.ts";
 import { nextTurn } from "../support/paused-reader.ts";
 
@@ -35,7 +40,15 @@ function setup(limits: BacklogLimits) {
 
 describe("SlowConsumerGuard", () => {
   it("backlogLimits() puts the hard limit at maxBackpressure + 16 × maxMessageSize", () => {
-    const limits = backlogLimits({ type: "uws", host: "h", port: 0, polling: true, maxBackpressure: 1000, drainTimeout: 5, maxMessageSize: 100 });
+    const limits = backlogLimits({
+      type: "uws",
+      host: "h",
+      port: 0,
+      polling: true,
+      maxBackpressure: 1000,
+      drainTimeout: 5,
+      maxMessageSize: 100,
+    });
     assert.deepEqual(limits, { soft: 1000, hard: 2600, drainTimeout: 5 });
   });
 
@@ -45,7 +58,10 @@ describe("SlowConsumerGuard", () => {
     await nextTurn();
     assert.deepEqual(evicted, ["a"]);
     assert.equal(log.count, 1);
-    assert.match(logger.lines[0]?.message ?? "", /send backlog 1001 B over the hard limit 1000 B \(total 1\)/);
+    assert.match(
+      logger.lines[0]?.message ?? "",
+      /send backlog 1001 B over the hard limit 1000 B \(total 1\)/,
+    );
     guard.stop();
   });
 

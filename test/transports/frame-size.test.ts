@@ -43,17 +43,26 @@ for (const transport of TRANSPORTS) {
       const client = await openPolling(h.url);
       // A poll in flight first: a session that the refusal closes answers it with the close packet at once.
       const polled = client.poll();
-      const session = () => (h.io.server.engine as unknown as { clients: Record<string, { transport: { writable: boolean } }> }).clients[client.sid];
+      const session = () =>
+        (h.io.server.engine as unknown as {
+          clients: Record<string, { transport: { writable: boolean } }>;
+        }).clients[client.sid];
       await until(() => session()?.transport.writable === true, "the poll reached the server");
       const result = await client.post(`42${JSON.stringify(["note", "x".repeat(MAX_PAYLOAD)])}`);
       if ("status" in result) assert.equal(result.status, 413);
       else assert.ok(result.error instanceof Error);
       if (transport === "uws") {
-        assert.equal((await polled).body, "1", "uWS closes the session: the poll gets the Engine.IO close packet");
+        assert.equal(
+          (await polled).body,
+          "1",
+          "uWS closes the session: the poll gets the Engine.IO close packet",
+        );
         assert.equal(session(), undefined);
       }
       const fits = await openPolling(h.url);
-      assert.deepEqual(await fits.post(`42${JSON.stringify(["note", "x".repeat(100)])}`), { status: 200 });
+      assert.deepEqual(await fits.post(`42${JSON.stringify(["note", "x".repeat(100)])}`), {
+        status: 200,
+      });
       await h.io.raw({ event: "after", data: 1 }); // node-http keeps the session: the poll in flight ends with this
       await polled;
     });

@@ -17,7 +17,12 @@ const ENVELOPE = '2["fit",""]'.length;
 function isRefusal(size: number) {
   return (error: unknown) => {
     assert.ok(error instanceof RangeError, `expected a RangeError, got ${String(error)}`);
-    assert.match(error.message, new RegExp(`${size} bytes once encoded, over transport\\.maxMessageSize \\(${LIMIT} bytes\\)`));
+    assert.match(
+      error.message,
+      new RegExp(
+        `${size} bytes once encoded, over transport\\.maxMessageSize \\(${LIMIT} bytes\\)`,
+      ),
+    );
     return true;
   };
 }
@@ -30,10 +35,19 @@ for (const transport of TRANSPORTS) {
     let received: string[][];
 
     before(async () => {
-      h = await startHarness(transport, { transport: { maxMessageSize: LIMIT }, namespaces: ["chat"] });
-      clients = [await h.client(), await h.client(), await h.client("/", { transports: ["polling"], upgrade: false })];
+      h = await startHarness(transport, {
+        transport: { maxMessageSize: LIMIT },
+        namespaces: ["chat"],
+      });
+      clients = [
+        await h.client(),
+        await h.client(),
+        await h.client("/", { transports: ["polling"], upgrade: false }),
+      ];
       received = clients.map(() => []);
-      clients.forEach((client, index) => client.onAny((event: string) => void received[index]?.push(event)));
+      clients.forEach((client, index) =>
+        client.onAny((event: string) => void received[index]?.push(event))
+      );
     });
     beforeEach(() => {
       for (const list of received) list.length = 0;
@@ -42,7 +56,9 @@ for (const transport of TRANSPORTS) {
 
     /** Sends a marker to everyone and resolves once each client has it. */
     async function marker(): Promise<void> {
-      const arrived = clients.map((client) => new Promise<void>((resolve) => client.once("marker", () => resolve())));
+      const arrived = clients.map((client) =>
+        new Promise<void>((resolve) => client.once("marker", () => resolve()))
+      );
       await h.io.raw({ event: "marker", data: null });
       await Promise.all(arrived);
     }
@@ -55,13 +71,18 @@ for (const transport of TRANSPORTS) {
     });
 
     it("raw() of a message exactly at the limit is delivered", async () => {
-      const arrived = clients.map((client) => new Promise<string>((resolve) => client.once("fit", resolve)));
+      const arrived = clients.map((client) =>
+        new Promise<string>((resolve) => client.once("fit", resolve))
+      );
       await h.io.raw({ event: "fit", data: "x".repeat(LIMIT - ENVELOPE) });
       for (const data of await Promise.all(arrived)) assert.equal(data.length, LIMIT - ENVELOPE);
     });
 
     it("counts UTF-8 bytes, not characters: 40,000 'é' (80,000 bytes) are refused", async () => {
-      await assert.rejects(h.io.raw({ event: "fit", data: "é".repeat(40_000) }), isRefusal(ENVELOPE + 80_000));
+      await assert.rejects(
+        h.io.raw({ event: "fit", data: "é".repeat(40_000) }),
+        isRefusal(ENVELOPE + 80_000),
+      );
       await marker();
       assert.deepEqual(received, clients.map(() => ["marker"]));
     });
@@ -74,7 +95,10 @@ for (const transport of TRANSPORTS) {
 
     it("emit() rejects with the RangeError and delivers to nobody", async () => {
       const data = { documentId: "a", body: "x".repeat(LIMIT) };
-      await assert.rejects(h.io.emit({ event: "update", schema: "api::article.article", data }), RangeError);
+      await assert.rejects(
+        h.io.emit({ event: "update", schema: "api::article.article", data }),
+        RangeError,
+      );
       await marker();
       assert.deepEqual(received, clients.map(() => ["marker"]));
     });
@@ -87,7 +111,10 @@ for (const transport of TRANSPORTS) {
       assert.throws(() => h.io.broadcast(second.id as string, "big", data), RangeError);
       assert.throws(() => h.io.emitToNamespace("/", "big", data), RangeError);
       assert.throws(() => h.io.emitToNamespace("chat", "big", data), RangeError);
-      assert.throws(() => h.io.emitToEntity("api::article.article", "doc-1", "big", data), RangeError);
+      assert.throws(
+        () => h.io.emitToEntity("api::article.article", "doc-1", "big", data),
+        RangeError,
+      );
       await marker();
       assert.deepEqual(received, clients.map(() => ["marker"]));
     });

@@ -20,11 +20,16 @@ describe("node-http transport on a shared server", () => {
     server = createServer((_req, res) => res.end("app"));
     other = new WebSocketServer({ noServer: true });
     server.on("upgrade", (req, socket, head) => {
-      if (req.url === "/other") other.handleUpgrade(req, socket, head, (ws) => ws.send("other says hi"));
+      if (req.url === "/other") {
+        other.handleUpgrade(req, socket, head, (ws) => ws.send("other says hi"));
+      }
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
-    io = await createSocketIO({ transport: { type: "node-http" } }, { httpServer: server, logger: recordingLogger() });
+    io = await createSocketIO({ transport: { type: "node-http" } }, {
+      httpServer: server,
+      logger: recordingLogger(),
+    });
   });
   after(async () => {
     await io.close();
@@ -36,7 +41,11 @@ describe("node-http transport on a shared server", () => {
   it("serves Socket.IO and the application's own requests on one port", async () => {
     assert.equal(io.port, port);
     assert.equal(await (await fetch(`http://127.0.0.1:${port}/hello`)).text(), "app");
-    const client = connect(`http://127.0.0.1:${port}`, { transports: ["websocket"], forceNew: true, reconnection: false });
+    const client = connect(`http://127.0.0.1:${port}`, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+    });
     await nextEvent(client, "connect");
     const got = nextEvent(client, "ping-app");
     await io.raw({ event: "ping-app", data: 1 });
@@ -57,7 +66,10 @@ describe("node-http transport on a shared server", () => {
   });
 
   it("close() detaches from the shared server and leaves it serving the application", async () => {
-    const second = await createSocketIO({ transport: { type: "node-http" } }, { httpServer: server, logger: recordingLogger() });
+    const second = await createSocketIO({ transport: { type: "node-http" } }, {
+      httpServer: server,
+      logger: recordingLogger(),
+    });
     await second.close();
     const response = await fetch(`http://127.0.0.1:${port}/after`);
     assert.equal(await response.text(), "app");

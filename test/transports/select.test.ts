@@ -13,7 +13,9 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 describe("transport 'auto'", () => {
   it("runs uWS here and logs that it chose it and why", async () => {
     const logger = recordingLogger();
-    const io = await createSocketIO({ transport: { type: "auto", port: 0, host: "127.0.0.1" } }, { logger });
+    const io = await createSocketIO({ transport: { type: "auto", port: 0, host: "127.0.0.1" } }, {
+      logger,
+    });
     try {
       assert.equal(io.transport, "uws");
       assert.deepEqual(
@@ -32,8 +34,10 @@ describe("transport 'auto'", () => {
       console.log("TRANSPORT=" + io.transport);
       await io.close();`;
     const output = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, env: { ...process.env, UWS_USE_FALLBACK: "1" } }, (error, stdout, stderr) =>
-        error ? reject(error) : resolve(stdout + stderr)),
+      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        cwd: root,
+        env: { ...process.env, UWS_USE_FALLBACK: "1" },
+      }, (error, stdout, stderr) => error ? reject(error) : resolve(stdout + stderr))
     );
     assert.match(output, /TRANSPORT=node-http/);
     assert.match(output, /transport 'node-http' on port \d+ \(auto: UWS_USE_FALLBACK is set\)/);
@@ -45,10 +49,15 @@ describe("transport 'auto'", () => {
       try { await createSocketIO({ transport: { type: "uws", port: 0 } }); console.log("STARTED"); }
       catch (error) { console.log("ERROR=" + error.message); }`;
     const output = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, env: { ...process.env, UWS_USE_FALLBACK: "1" } }, (error, stdout) =>
-        error ? reject(error) : resolve(stdout)),
+      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        cwd: root,
+        env: { ...process.env, UWS_USE_FALLBACK: "1" },
+      }, (error, stdout) => error ? reject(error) : resolve(stdout))
     );
-    assert.match(output, /ERROR=strapi-io: transport 'uws' is unavailable: UWS_USE_FALLBACK is set/);
+    assert.match(
+      output,
+      /ERROR=strapi-io: transport 'uws' is unavailable: UWS_USE_FALLBACK is set/,
+    );
   });
 
   it("node-http creates and owns its server when none is shared", async () => {

@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
-import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "../../lib/transports/backpressure.ts";
+import {
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
+} from "../../lib/transports/backpressure.ts";
 import type { IoOptions } from "../../lib/options.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";
 import { type Harness, recordingLogger, startHarness, TRANSPORTS } from "../support/harness.ts";
@@ -28,7 +31,13 @@ function engineClients(h: Harness): Record<string, unknown> {
 }
 
 /** Sends `count` raw() messages of `size` characters, one per loop turn, stopping early once `stop()` holds. */
-async function sendPaced(h: Harness, event: string, size: number, count: number, stop = () => false): Promise<number> {
+async function sendPaced(
+  h: Harness,
+  event: string,
+  size: number,
+  count: number,
+  stop = () => false,
+): Promise<number> {
   const data = "x".repeat(size);
   let sent = 0;
   while (sent < count && !stop()) {
@@ -51,14 +60,27 @@ for (const transport of TRANSPORTS) {
         slow.pause();
         // 10 MB: more than loopback kernel buffers absorb (a few MB) plus 1 MiB, less than the hard limit (17 MiB).
         const sent = await sendPaced(h, "chunk", 256 * KiB, 40);
-        await until(() => h.io.stats().backpressureDisconnects === 1, "the paused reader is disconnected");
-        assert.ok(logger.lines.some(({ level, message }) => level === "warn" && /slow client: send backlog \d+ B over maxBackpressure 1048576 B for \d+ ms/.test(message)));
+        await until(
+          () => h.io.stats().backpressureDisconnects === 1,
+          "the paused reader is disconnected",
+        );
+        assert.ok(
+          logger.lines.some(({ level, message }) =>
+            level === "warn" &&
+            /slow client: send backlog \d+ B over maxBackpressure 1048576 B for \d+ ms/.test(
+              message,
+            )
+          ),
+        );
         slow.resume();
         const close = await slow.closed;
         assert.equal(close.code, BACKPRESSURE_CLOSE_CODE);
         assert.equal(close.reason, BACKPRESSURE_CLOSE_REASON);
         // uWS delivers its whole backlog before the close frame; node:http drops what Engine.IO still held.
-        assert.ok(slow.received.length > 0 && slow.received.length <= sent, `read what was queued before the close (${slow.received.length}/${sent})`);
+        assert.ok(
+          slow.received.length > 0 && slow.received.length <= sent,
+          `read what was queued before the close (${slow.received.length}/${sent})`,
+        );
         assert.ok(slow.received.every((name) => name === "chunk"));
         await until(() => healthyReceived === sent, "the healthy reader has every message");
         assert.equal(h.io.stats().backpressureDisconnects, 1);
@@ -75,12 +97,22 @@ for (const transport of TRANSPORTS) {
         assert.equal(sessions.length, 1);
         slow.pause();
         await sendPaced(h, "chunk", 256 * KiB, 40);
-        await until(() => h.io.stats().backpressureDisconnects === 1, "the paused reader is disconnected");
-        assert.equal(engineClients(h)[sessions[0] as string], undefined, "its Engine.IO session and write buffer are gone");
+        await until(
+          () => h.io.stats().backpressureDisconnects === 1,
+          "the paused reader is disconnected",
+        );
+        assert.equal(
+          engineClients(h)[sessions[0] as string],
+          undefined,
+          "its Engine.IO session and write buffer are gone",
+        );
         if (transport === "node-http") {
           // The TCP connection (and the bytes its socket still holds) is destroyed once the close had drainTimeout to get through.
           const server = (h.io.server as unknown as { httpServer: HttpServer }).httpServer;
-          const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+          const connections = () =>
+            new Promise<number>((resolve, reject) =>
+              server.getConnections((error, count) => (error ? reject(error) : resolve(count)))
+            );
           await until(async () => (await connections()) === 0, "the server has no connection left");
         }
       } finally {
@@ -89,7 +121,9 @@ for (const transport of TRANSPORTS) {
     });
 
     it("disconnects at once a reader whose backlog passes the hard limit (maxBackpressure + 16 × maxMessageSize), without waiting for drainTimeout", async () => {
-      const { h } = await start(transport, { transport: { maxBackpressure: 64 * KiB, maxMessageSize: 64 * KiB, drainTimeout: 60_000 } });
+      const { h } = await start(transport, {
+        transport: { maxBackpressure: 64 * KiB, maxMessageSize: 64 * KiB, drainTimeout: 60_000 },
+      });
       try {
         const slow = await connectPausable(h.url);
         slow.pause();
@@ -110,7 +144,9 @@ for (const transport of TRANSPORTS) {
     });
 
     it("keeps a reader that pauses for less than drainTimeout with a backlog over maxBackpressure: once it reads again it gets every message", async () => {
-      const { h } = await start(transport, { transport: { maxBackpressure: 64 * KiB, drainTimeout: 60_000 } });
+      const { h } = await start(transport, {
+        transport: { maxBackpressure: 64 * KiB, drainTimeout: 60_000 },
+      });
       try {
         const reader = await connectPausable(h.url);
         reader.pause();
@@ -128,7 +164,9 @@ for (const transport of TRANSPORTS) {
     it("never disconnects 20 healthy readers of one 900 KB raw() and of ten 1 MB raw() in one loop turn; each receives every message", async () => {
       // A soft limit far below one message, and a drainTimeout no loaded machine needs: only the size of what
       // was just sent could get a reader dropped here, and it must not.
-      const { h } = await start(transport, { transport: { maxBackpressure: 64 * KiB, maxMessageSize: 2 * MiB, drainTimeout: 20_000 } });
+      const { h } = await start(transport, {
+        transport: { maxBackpressure: 64 * KiB, maxMessageSize: 2 * MiB, drainTimeout: 20_000 },
+      });
       try {
         const readers = await Promise.all(Array.from({ length: 20 }, () => h.client()));
         const counts = readers.map(() => 0);
@@ -141,13 +179,16 @@ for (const transport of TRANSPORTS) {
           (reader) =>
             new Promise<void>((resolve, reject) => {
               reader.once("marker", () => resolve());
-              reader.once("disconnect", (reason) => reject(new Error(`a healthy reader was disconnected: ${reason}`)));
+              reader.once("disconnect", (reason) =>
+                reject(new Error(`a healthy reader was disconnected: ${reason}`)));
             }),
         );
         await h.io.raw({ event: "large", data: "a".repeat(900_000) });
         await nextTurn();
         const burst = "b".repeat(1_000_000);
-        await Promise.all(Array.from({ length: 10 }, () => h.io.raw({ event: "large", data: burst })));
+        await Promise.all(
+          Array.from({ length: 10 }, () => h.io.raw({ event: "large", data: burst })),
+        );
         await h.io.raw({ event: "marker", data: null });
         await Promise.all(markers);
         assert.deepEqual(counts, readers.map(() => 11));
@@ -159,18 +200,26 @@ for (const transport of TRANSPORTS) {
     });
 
     it("closes a long-polling client that stops polling once its backlog stays over maxBackpressure for drainTimeout", async () => {
-      const { h } = await start(transport, { transport: { maxBackpressure: 64 * KiB, drainTimeout: 500 } });
+      const { h } = await start(transport, {
+        transport: { maxBackpressure: 64 * KiB, drainTimeout: 500 },
+      });
       try {
         const stalled = await openPolling(h.url);
         const healthy = await h.client("/", { transports: ["polling"], upgrade: false });
         let healthyReceived = 0;
         healthy.on("chunk", () => void (healthyReceived += 1));
         const sent = await sendPaced(h, "chunk", 32 * KiB, 8); // 256 KB held by Engine.IO: no kernel buffer absorbs it
-        await until(() => h.io.stats().backpressureDisconnects === 1, "the stalled polling client is disconnected");
+        await until(
+          () => h.io.stats().backpressureDisconnects === 1,
+          "the stalled polling client is disconnected",
+        );
         const next = await stalled.poll();
         assert.equal(next.status, 400, "its session is gone");
         assert.match(next.body, /Session ID unknown/);
-        await until(() => healthyReceived === sent, "the polling client that keeps polling has every message");
+        await until(
+          () => healthyReceived === sent,
+          "the polling client that keeps polling has every message",
+        );
         assert.equal(h.io.stats().backpressureDisconnects, 1);
       } finally {
         await h.cleanup();

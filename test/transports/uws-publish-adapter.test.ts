@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { AccessPolicy } from "../../lib/access-policy.ts";
 import { audienceRoom } from "../../lib/room-names.ts";
-import { collect, type Harness, nextEvent, settle, startHarness, TRANSPORTS } from "../support/harness.ts";
+import {
+  collect,
+  type Harness,
+  nextEvent,
+  settle,
+  startHarness,
+  TRANSPORTS,
+} from "../support/harness.ts";
 
 /** Sockets name their audiences in `auth.audiences`; every event goes to one set of three audiences. */
 const sharedSetPolicy: AccessPolicy = {
@@ -15,7 +22,11 @@ const sharedSetPolicy: AccessPolicy = {
     const audiences = (socket.handshake.auth as { audiences?: string[] }).audiences ?? [];
     return { role: audiences.join("+") || "public", audiences, user: null };
   },
-  deliveries: async (_event, _schema, data) => [{ to: { rooms: ["a", "b", "c"].map(audienceRoom) }, payload: { data } }],
+  deliveries: async (
+    _event,
+    _schema,
+    data,
+  ) => [{ to: { rooms: ["a", "b", "c"].map(audienceRoom) }, payload: { data } }],
   authorizeEntity: async (_identity, _uid, id) => ({ allowed: true, id: String(id) }),
 };
 
@@ -30,11 +41,23 @@ for (const transport of TRANSPORTS) {
     it("reaches every socket of those audiences once, WebSocket and polling alike, and no one else", async () => {
       const inA = await h.client("/", { auth: { audiences: ["a"] } });
       const inB = await h.client("/", { auth: { audiences: ["b"] } });
-      const pollingInC = await h.client("/", { auth: { audiences: ["c"] }, transports: ["polling"], upgrade: false });
+      const pollingInC = await h.client("/", {
+        auth: { audiences: ["c"] },
+        transports: ["polling"],
+        upgrade: false,
+      });
       const outsider = await h.client("/", { auth: { audiences: ["d"] } });
-      const seen = [inA, inB, pollingInC, outsider].map((socket) => collect(socket, "article:update"));
-      const arrived = Promise.all([inA, inB, pollingInC].map((socket) => nextEvent(socket, "article:update")));
-      await h.io.emit({ event: "update", schema: "api::article.article", data: { documentId: "x" } });
+      const seen = [inA, inB, pollingInC, outsider].map((socket) =>
+        collect(socket, "article:update")
+      );
+      const arrived = Promise.all(
+        [inA, inB, pollingInC].map((socket) => nextEvent(socket, "article:update")),
+      );
+      await h.io.emit({
+        event: "update",
+        schema: "api::article.article",
+        data: { documentId: "x" },
+      });
       for (const payload of await arrived) assert.deepEqual(payload, { data: { documentId: "x" } });
       await settle();
       assert.deepEqual(seen.map((events) => events.length), [1, 1, 1, 0]);
@@ -45,8 +68,15 @@ for (const transport of TRANSPORTS) {
       const inA = await h.client("/", { auth: { audiences: ["a"] } });
       const seenBoth = collect(inBoth, "article:update");
       const seenA = collect(inA, "article:update");
-      const arrived = Promise.all([nextEvent(inBoth, "article:update"), nextEvent(inA, "article:update")]);
-      await h.io.emit({ event: "update", schema: "api::article.article", data: { documentId: "y" } });
+      const arrived = Promise.all([
+        nextEvent(inBoth, "article:update"),
+        nextEvent(inA, "article:update"),
+      ]);
+      await h.io.emit({
+        event: "update",
+        schema: "api::article.article",
+        data: { documentId: "y" },
+      });
       await arrived;
       await settle();
       assert.equal(seenBoth.length, 1);

@@ -3,12 +3,18 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON } from "../../lib/transports/backpressure.ts";
+import {
+  BACKPRESSURE_CLOSE_CODE,
+  BACKPRESSURE_CLOSE_REASON,
+} from "../../lib/transports/backpressure.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 
 /** The `ws` WebSocket under a socket.io-client connection (Node), to pause its reads. */
-function rawSocketOf(client: { io: { engine: { transport: unknown } } }): { pause(): void; resume(): void } {
-  return (client.io.engine.transport as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+function rawSocketOf(
+  client: { io: { engine: { transport: unknown } } },
+): { pause(): void; resume(): void } {
+  return (client.io.engine.transport as { ws: { _socket: { pause(): void; resume(): void } } }).ws
+    ._socket;
 }
 
 describe("uws transport: slow consumers", () => {
@@ -16,7 +22,9 @@ describe("uws transport: slow consumers", () => {
   before(async () => {
     // A hard limit (maxBackpressure + 16 × maxMessageSize) far above what the loop below sends: the
     // client is dropped for staying over maxBackpressure for drainTimeout, with the 1013.
-    h = await startHarness("uws", { transport: { maxBackpressure: 64 * 1024, drainTimeout: 200, maxMessageSize: 4 * 1024 * 1024 } });
+    h = await startHarness("uws", {
+      transport: { maxBackpressure: 64 * 1024, drainTimeout: 200, maxMessageSize: 4 * 1024 * 1024 },
+    });
   });
   after(() => h.cleanup());
 
@@ -29,7 +37,9 @@ describe("uws transport: slow consumers", () => {
     healthy.on("burst", () => void (healthyReceived += 1));
     const closed = new Promise<{ reason: string; code?: number; text?: string }>((resolve) => {
       slow.on("disconnect", (reason, details) => {
-        const context = (details as { context?: { code?: number; reason?: string | Buffer } } | undefined)?.context;
+        const context =
+          (details as { context?: { code?: number; reason?: string | Buffer } } | undefined)
+            ?.context;
         resolve({ reason, code: context?.code, text: context?.reason?.toString() });
       });
     });
@@ -50,7 +60,10 @@ describe("uws transport: slow consumers", () => {
     assert.equal(close.reason, "transport close");
     assert.equal(close.code, BACKPRESSURE_CLOSE_CODE);
     assert.equal(close.text, BACKPRESSURE_CLOSE_REASON);
-    assert.ok(slowReceived > 0 && slowReceived <= sent, `slow client read what was queued before the close (${slowReceived}/${sent})`);
+    assert.ok(
+      slowReceived > 0 && slowReceived <= sent,
+      `slow client read what was queued before the close (${slowReceived}/${sent})`,
+    );
 
     await waitFor(() => healthyReceived === sent);
     assert.equal(healthyReceived, sent, "a client that keeps reading receives every message");
@@ -60,5 +73,7 @@ describe("uws transport: slow consumers", () => {
 
 async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
