@@ -37,6 +37,7 @@ export type {
 } from "./lib/options.ts";
 
 export { strapiPlugin } from "./lib/strapi/plugin.ts";
+export type { StrapiServerPlugin } from "./lib/strapi/plugin.ts";
 export { AUTH_STRATEGIES } from "./lib/strapi/auth.ts";
 export type { AuthStrategy } from "./lib/strapi/auth.ts";
 export {

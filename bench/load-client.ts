@@ -30,7 +30,7 @@ const events: ConnectionEvents = {
     connectedCount += 1;
     onConnected?.();
   },
-  message(connection, seq, now) {
+  message(_connection, seq, now) {
     if (!phase) return;
     phase.received += 1;
     if (seq >= 0 && seq < phase.lastArrival.length && now > (phase.lastArrival[seq] as number)) {

@@ -108,10 +108,10 @@ export class ClientGuard {
     run: GuardedRun,
     { reply }: { reply: boolean },
   ): (this: IoSocket, ...args: unknown[]) => void {
-    const guard = this;
+    const budgets = this.#budgets;
+    const logger = this.#logger;
     const listener = function (this: IoSocket, ...args: unknown[]): void {
-      const socket = this;
-      const budget = guard.#budgets.get(socket);
+      const budget = budgets.get(this);
       // Frees the slot the middleware reserved for this call.
       const done = () => {
         if (budget && budget.pending > 0) budget.pending -= 1;
@@ -121,14 +121,12 @@ export class ClientGuard {
         : undefined;
       const failed = (error: unknown) => {
         done();
-        guard.#logger.error(
-          `client event '${name}' failed for socket ${socket.id}: ${errorMessage(error)}`,
-        );
+        logger.error(`client event '${name}' failed for socket ${this.id}: ${errorMessage(error)}`);
         ack?.(refusal("handler_failed", errorMessage(error)));
       };
       let result: unknown;
       try {
-        result = run(socket, args, reply ? undefined : ack);
+        result = run(this, args, reply ? undefined : ack);
       } catch (error) {
         failed(error);
         return;

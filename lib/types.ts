@@ -129,6 +129,8 @@ export interface EntitySubscriptionRequest {
 /** Events the server sends. Content events are named `<singularName>:<action>` and carry `{ data }`. */
 export interface ServerToClientEvents {
   "strapi-io:disconnect": (notice: DisconnectNotice) => void;
+  // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
+  // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;
 }
 
@@ -143,6 +145,8 @@ export interface ClientToServerEvents {
     ack: (result: EntitySubscriptionResult) => void,
   ) => void;
   "get-entity-subscriptions": (ack: (result: EntitySubscriptionsResult) => void) => void;
+  // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
+  // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;
 }
 
@@ -150,6 +154,8 @@ export interface ClientToServerEvents {
 export interface InterServerEvents {
   /** Roles, permissions, users or tokens changed on one node: the others refresh their caches too. */
   "strapi-io:access-changed": (changes: string[]) => void;
+  // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
+  // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;
 }
 

@@ -366,7 +366,7 @@ export class ClusterDirectory implements ClusterLink {
 /** `serverSideEmit` and `on` as this file uses them (the typed event maps do not list inter-node events with acks). */
 interface ServerSideEmitter {
   serverSideEmit(event: string, ...args: unknown[]): boolean;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
 function subscriptionsOf(socket: IoSocket): StoredSubscription[] {

@@ -19,14 +19,12 @@
  */
 import { RedisAdapter } from "@socket.io/redis-adapter";
 import type { Adapter, BroadcastOptions } from "socket.io-adapter";
+import type { AdapterConstructor, Packet } from "../adapter-types.ts";
 import { errorMessage, type Logger } from "../logger.ts";
 import type { ResolvedRedisOptions } from "../options.ts";
 import type { RedisConnections } from "./redis-connections.ts";
 
 type Namespace = ConstructorParameters<typeof Adapter>[0];
-type Packet = Parameters<Adapter["broadcast"]>[0];
-/** Any adapter class (Socket.IO constructs it with the namespace). */
-export type AdapterConstructor = new (...args: any[]) => Adapter;
 
 /** The parts of `RedisAdapter` that TypeScript declares private but that this file must reach. */
 interface RedisAdapterInternals {

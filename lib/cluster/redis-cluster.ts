@@ -8,11 +8,8 @@
 import type { Logger } from "../logger.ts";
 import type { ResolvedRedisOptions } from "../options.ts";
 import { ClusterDirectory } from "./cluster-directory.ts";
-import {
-  type AdapterConstructor,
-  redisAdapterClass,
-  withClusterDelivery,
-} from "./redis-adapter.ts";
+import type { AdapterConstructor } from "../adapter-types.ts";
+import { redisAdapterClass, withClusterDelivery } from "./redis-adapter.ts";
 import { RedisConnections } from "./redis-connections.ts";
 
 /** A node's membership in the cluster: what `createSocketIO()` wires in, and closes on `close()`. */

@@ -62,7 +62,7 @@ export function watchContentEvents(
       ? defaultContentTypeEvents(uid)
       : undefined;
 
-  return strapi.documents.use(async (context: DocumentContext, next) => {
+  const remove = strapi.documents.use(async (context: DocumentContext, next) => {
     const result = await next();
     const config = eventsFor(context.uid);
     const contentType = config && strapi.contentType(context.uid);
@@ -77,6 +77,10 @@ export function watchContentEvents(
     }
     return result;
   });
+  // Strapi 5.54 returns the middleware's remover (its published types say the service): call it if it is one.
+  return () => {
+    if (typeof remove === "function") remove();
+  };
 }
 
 /** Turns one document-service action and its result into the events it means for readers. */

@@ -57,12 +57,16 @@ export interface ClientEventContext<S = unknown, IO = unknown> {
  * the reason); any other name is a Socket.IO event the client emits. When the client sent an
  * acknowledgement and the handler throws, the client is answered `{ success: false, error }`.
  */
+// `any` by default: an app's handlers type `strapi`, `io` and their arguments as they see fit.
+// deno-lint-ignore no-explicit-any
 export interface ClientEventHandler<S = any, IO = any> {
   name: string;
+  // deno-lint-ignore no-explicit-any
   handler(context: ClientEventContext<S, IO>, socket: IoSocket, ...args: any[]): unknown;
 }
 
 /** Hooks into the plugin's start. */
+// deno-lint-ignore no-explicit-any
 export interface PluginHooks<S = any, IO = any> {
   /** Runs once `$io` exists and before its transport accepts the first connection (plug an adapter here). */
   init?(context: { strapi: S; $io: IO }): void | Promise<void>;

@@ -35,10 +35,18 @@ const running = new WeakMap<StrapiLike, Running>();
 /** The inter-node event that carries access changes to the other nodes of a cluster. */
 const ACCESS_CHANGED = "strapi-io:access-changed";
 
+/** The server side of a Strapi plugin, as Strapi's loader calls it. */
+export interface StrapiServerPlugin {
+  config: { default: PluginOptions; validator(config: unknown): void };
+  register(): void;
+  bootstrap(context: { strapi: StrapiLike }): Promise<void>;
+  destroy(context: { strapi: StrapiLike }): Promise<void>;
+}
+
 /** Strapi's plugin object for `strapi-server.js`. */
-export const strapiPlugin = {
+export const strapiPlugin: StrapiServerPlugin = {
   config: {
-    default: {} satisfies PluginOptions,
+    default: {},
     /** Strapi calls this at load with the merged config; a throw aborts boot naming the plugin. */
     validator(config: unknown): void {
       resolvePluginOptions(config as PluginOptions);

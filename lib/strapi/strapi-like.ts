@@ -5,6 +5,9 @@
  *
  * @module
  */
+// Strapi's services, queries and document-service params are untyped at this seam (Strapi's own types are
+// checked against these shapes by test/types/).
+// deno-lint-ignore-file no-explicit-any
 import type { Server as HttpServer } from "node:http";
 import type { Logger } from "../logger.ts";
 
@@ -26,21 +29,21 @@ export interface StrapiAttribute {
 export interface StrapiModel {
   uid: string;
   /** `"contentType"` or `"component"`. */
-  modelType?: string;
+  modelType: "contentType" | "component";
   attributes: Record<string, StrapiAttribute>;
-  [key: string]: unknown;
 }
 
 /** A Strapi content-type schema, as `strapi.contentType(uid)` returns it. */
 export interface StrapiContentType extends StrapiModel {
-  kind?: string;
+  kind?: "collectionType" | "singleType";
   info: { singularName: string; pluralName?: string; displayName?: string };
-  options?: { draftAndPublish?: boolean; [key: string]: unknown };
+  options?: { draftAndPublish?: boolean };
 }
 
 /** A CASL ability from `strapi.contentAPI.permissions.engine.generateAbility()`. */
 export interface Ability {
-  can(action: string): boolean;
+  // CASL types a subject as required; the content API asks by action alone, as Strapi itself does.
+  can(action: string, ...subject: never[]): boolean;
 }
 
 /** What Strapi's content-API sanitizer reads from `auth`: the strategy's `verify` decides relation access. */
@@ -83,18 +86,20 @@ export interface StrapiLike {
   config: { get(path: string, fallback?: unknown): unknown };
   log: Logger;
   server: { httpServer: HttpServer };
-  contentTypes: Record<string, StrapiContentType>;
+  /** Every content type by uid (Strapi types it per app, as an interface without an index signature). */
+  contentTypes: object;
   contentType(uid: string): StrapiContentType | undefined;
   /** A content type or a component by uid (what Strapi's sanitizer walks relations and components with). */
   getModel(uid: string): StrapiModel | undefined;
   plugin(name: string): { service(name: string): any } | undefined;
   service(uid: string): any;
   store(options: { type: string; name: string }): { get(options: { key: string }): Promise<any> };
-  documents: ((uid: string) => any) & {
-    /** Registers a middleware; returns its remover (call it once). */
+  // A method's parameters are bivariant: Strapi's own signature takes its narrower `UID.ContentType`.
+  documents: { call(uid: string): any }["call"] & {
+    /** Registers a middleware; at run time returns its remover (Strapi's types say the service). */
     use(
       middleware: (context: DocumentContext, next: () => Promise<unknown>) => Promise<unknown>,
-    ): () => void;
+    ): unknown;
   };
   db: {
     query(uid: string): Query;
@@ -109,11 +114,11 @@ export interface StrapiLike {
       engine: { generateAbility(permissions: Array<{ action: string }>): Promise<Ability> };
     };
     sanitize: {
-      output(
-        data: unknown,
-        schema: StrapiContentType,
-        options: { auth: SanitizeAuth },
-      ): Promise<unknown>;
+      // Bivariant (a method's type): Strapi's signature takes its own `Model` union, which a structural
+      // shape cannot be assignable to; every model Strapi has is a `StrapiModel`.
+      output: {
+        call(data: unknown, schema: StrapiModel, options: { auth: SanitizeAuth }): Promise<unknown>;
+      }["call"];
     };
   };
   /** Login sessions (users-permissions' refresh mode), where Strapi provides them. */

@@ -203,7 +203,7 @@ function describedType(strapi: StrapiLike, schema: string | ContentTypeSchema): 
     }
     return contentType;
   }
-  const matches = Object.values(strapi.contentTypes).filter((candidate) =>
+  const matches = (Object.values(strapi.contentTypes) as StrapiContentType[]).filter((candidate) =>
     candidate.info.singularName === singularName
   );
   if (matches.length > 1) {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Server as HttpServer } from "node:http";
-import type { Adapter } from "socket.io-adapter";
+import type { AdapterConstructor } from "../adapter-types.ts";
 import type { Logger } from "../logger.ts";
 import type { ResolvedIoOptions } from "../options.ts";
 import type { IoServer } from "../types.ts";
@@ -27,9 +27,6 @@ export interface TransportContext {
    */
   adapterOverlay?: (adapter: AdapterConstructor) => AdapterConstructor;
 }
-
-/** An adapter class, as Socket.IO's `server.adapter()` takes it. */
-export type AdapterConstructor = new (nsp: any) => Adapter;
 
 /** Counters a transport keeps. */
 export interface TransportStats {

@@ -19,7 +19,8 @@
  *
  * @module
  */
-import type { Adapter, BroadcastOptions, Room, SocketId } from "socket.io-adapter";
+import type { BroadcastOptions, Room, SocketId } from "socket.io-adapter";
+import type { AdapterConstructor, Packet } from "../adapter-types.ts";
 import { isInternalRoom } from "../room-names.ts";
 
 /** The one uWS App method the adapter needs; structural, so this file does not import uWebSockets.js. */
@@ -50,8 +51,6 @@ interface EngineBackedSocket {
 // An ASCII unit separator cannot appear in a namespace name; same topic format as Socket.IO's own glue.
 const SEPARATOR = "\x1f";
 
-type AdapterConstructor = new (...args: any[]) => Adapter;
-type Packet = Parameters<Adapter["broadcast"]>[0];
 /** `Adapter#encoder` is declared private but is the adapter's documented way to encode once. */
 type Encoder = { encode(packet: Packet): Array<string | Uint8Array> };
 

@@ -3,6 +3,8 @@
  * node-http, so the uWS delivery path and the published Redis adapter share one cluster), real clients on
  * each, and every `$io` method called on one node for sockets connected to another.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type {

@@ -4,6 +4,8 @@
  * permission change made on one node is honoured by the other at its next event; a user blocked through
  * one node is disconnected from the other.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";

@@ -4,6 +4,8 @@
  * from the plain node and checked by Strapi's own policy; a content event sanitized once on the Strapi
  * node and delivered, by audience room, on both; and no Redis connection left after `strapi.destroy()`.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";

@@ -1,6 +1,8 @@
 /**
  * The plugin's `events`, `hooks.init` and `socket.serverOptions` config in a real Strapi 5.54.0.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { StrapiIO } from "../../lib/io.ts";

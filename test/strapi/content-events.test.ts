@@ -2,6 +2,8 @@
  * Content events in a real Strapi 5.54.0: who receives what when documents change over REST and through
  * the Document Service, and that nobody receives a field or a document they could not read over REST.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";

@@ -4,6 +4,8 @@
  * component, a dynamic zone or a media file) reaches no reader, and a schema object that contradicts itself
  * is refused before anything is sent.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";

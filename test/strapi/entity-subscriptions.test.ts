@@ -3,6 +3,8 @@
  * a role that may read an entity but lacks the action's permission hears of that entity only through its
  * subscription).
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";

@@ -2,6 +2,8 @@
  * The plugin on the node-http transport: Socket.IO shares Strapi's own port, content events arrive there,
  * and Strapi's REST API keeps answering on the same port.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { nextEvent } from "../support/harness.ts";

@@ -7,6 +7,8 @@
  * node would for a role); a socket with role `reader` may not follow the entity id `forbidden` — so a test
  * can see whose policy check ran, and against which identity.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import type { AccessPolicy } from "../../lib/access-policy.ts";
 import { createSocketIO } from "../../lib/io.ts";
 import type { IoSocket } from "../../lib/types.ts";

@@ -3,6 +3,8 @@
  * clients, a private redis-server that a test may stop and restart, and Redis `CLIENT LIST` probes to
  * check that nothing stays connected. Everything opened here is closed by the returned handles.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import { type ChildProcess, execFile, fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";

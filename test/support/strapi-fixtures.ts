@@ -3,6 +3,8 @@
  * REST calls, and socket.io-client connections to the plugin's transport. Everything goes through Strapi's
  * own services, so lifecycles fire as they do when an admin makes the same change.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
 import type { BootedStrapi } from "./strapi.ts";
 

@@ -5,6 +5,8 @@
  * documents, as the nodes of one deployment do. It answers `{ id, method, args }` over IPC: `create`
  * (a document through the Document Service, so content events fire here), `logs`, and `close`.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 

@@ -2,6 +2,8 @@
  * Boots the real Strapi 5.54.0 fixture app (fixtures/app) with the io plugin, on a fresh SQLite file and
  * port 0. One Strapi per process (a Strapi limitation); node:test runs each test file in its own process.
  */
+// Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
