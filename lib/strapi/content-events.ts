@@ -36,7 +36,7 @@ type Row = {
 };
 
 /** One event to send once the change is committed. */
-interface PendingEvent {
+export interface PendingEvent {
   event: ContentEventAction;
   /** The row to send (when no populate is configured), or the identifiers of the version to refetch. */
   row: Row;
@@ -84,7 +84,7 @@ export function watchContentEvents(
 }
 
 /** Turns one document-service action and its result into the events it means for readers. */
-function pendingEvents(
+export function pendingEvents(
   action: string,
   result: unknown,
   config: ResolvedContentTypeEvents,
