@@ -51,7 +51,7 @@ export function createBenchPolicy(sets: readonly PermissionSet[] = PERMISSION_SE
     identify(socket: IoSocket): Promise<SocketIdentity> {
       const audience = socket.handshake.query["aud"];
       const key = typeof audience === "string" && known.has(audience) ? audience : "role:public";
-      return Promise.resolve({ role: key, user: null, audiences: [key] });
+      return Promise.resolve({ role: key, user: null, audience: key });
     },
     deliveries(_event, _schema, data): Promise<Delivery[]> {
       const document = data as Record<string, unknown>;

@@ -81,7 +81,7 @@ export class HandshakeError extends Error {
  * entity's followers in the other namespaces) as `{ data }`, any entity may be followed.
  */
 export const openAccessPolicy: AccessPolicy = {
-  identify: () => Promise.resolve({ role: "public", user: null, audiences: [] }),
+  identify: () => Promise.resolve({ role: "public", user: null }),
   deliveries: (_event, schema, data) => {
     const delivery: Delivery = { to: "everyone", payload: { data } };
     const id = (data as { documentId?: unknown; id?: unknown } | null)?.documentId ??

@@ -413,7 +413,7 @@ export class StrapiIO implements SocketIO {
   async #identify(socket: IoSocket): Promise<void> {
     const identity = await this.#policy.identify(socket);
     socket.data = { ...identity, entitySubscriptions: [] };
-    for (const audience of identity.audiences ?? []) await socket.join(audienceRoom(audience));
+    if (identity.audience !== undefined) await socket.join(audienceRoom(identity.audience));
   }
 
   #requireTransport(): TransportHandle {

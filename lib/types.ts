@@ -100,8 +100,12 @@ export interface SocketIdentity {
   role?: string;
   /** A log-safe summary of the user (never the password or tokens). */
   user?: Record<string, unknown> | null;
-  /** Internal audience keys: the socket joins one room per key; `emit()` addresses audiences by key. */
-  audiences?: string[];
+  /**
+   * The internal audience key (a role, an API token): the socket joins its one audience room, and `emit()`
+   * addresses audiences by key. One per socket: the uWS fan-out publishes once per audience room, which
+   * is only right because no socket is in two of them.
+   */
+  audience?: string;
   /**
    * Who the socket's connections count against for `limits.connections.maxPerUser` / `maxPerToken`
    * (absent for the public role).

@@ -23,10 +23,9 @@ const audiencePolicy: AccessPolicy = {
   identify: async (socket) => {
     const auth = socket.handshake.auth as { audience?: string; refuse?: boolean; userId?: number };
     if (auth.refuse) throw new HandshakeError("forbidden", "Refused by the test policy");
-    const audiences = auth.audience ? [auth.audience] : [];
     return {
       role: auth.audience ?? "public",
-      audiences,
+      audience: auth.audience,
       userId: auth.userId,
       user: auth.userId ? { id: auth.userId } : null,
     };

@@ -15,7 +15,7 @@ import { type RawClient, rawClient } from "./support/raw-client.ts";
 const audiencePolicy: AccessPolicy = {
   identify: async (socket) => {
     const audience = (socket.handshake.auth as { audience?: string }).audience;
-    return { role: audience ?? "public", audiences: audience ? [audience] : [], user: null };
+    return { role: audience ?? "public", audience, user: null };
   },
   deliveries: async (_event, _schema, data) => [
     { to: { rooms: [audienceRoom("editors")] }, payload: { copy: "editors", data } },

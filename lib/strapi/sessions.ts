@@ -77,7 +77,7 @@ export class Sessions {
       changes.has("users") ? sockets.filter((socket) => socket.data.userId !== undefined) : [],
     );
     for (const socket of sockets) {
-      const key = socket.data.audiences?.[0];
+      const key = socket.data.audience;
       const audience = key === undefined ? undefined : snapshot.audiences.get(key);
       if (key?.startsWith("token:")) {
         if (!audience) host.disconnectSocket(socket.id, "API token revoked");
@@ -137,12 +137,12 @@ export class Sessions {
   }
 
   #moveToRole(socket: IoSocket, audience: string, role: string): void {
-    const previous = socket.data.audiences?.[0];
+    const previous = socket.data.audience;
     if (previous === audience) return;
     // Leave before joining: a socket is in exactly one audience room at any time (deliveries rely on it).
     if (previous !== undefined) void socket.leave(audienceRoom(previous));
     void socket.join(audienceRoom(audience));
-    socket.data.audiences = [audience];
+    socket.data.audience = audience;
     socket.data.role = role;
     this.#logger.debug(`socket ${socket.id} moved to role '${role}'`);
   }
@@ -152,7 +152,7 @@ export class Sessions {
     audiences: ReadonlyMap<string, { expiresAt?: number }>,
   ): void {
     for (const socket of sockets) {
-      const audience = socket.data.audiences?.[0];
+      const audience = socket.data.audience;
       if (!socket.connected || !audience?.startsWith("token:")) continue;
       const expiresAt = audiences.get(audience)?.expiresAt;
       this.#clear(socket.id);
@@ -167,7 +167,7 @@ export class Sessions {
       if (Date.now() < expiresAt) this.#arm(socket, expiresAt);
       else {this.#host.disconnectSocket(
           socket.id,
-          socket.data.audiences?.[0]?.startsWith("token:") ? "API token expired" : "Token expired",
+          socket.data.audience?.startsWith("token:") ? "API token expired" : "Token expired",
         );}
     }, Math.max(0, Math.min(delay, MAX_TIMER_DELAY)));
     // Expiry timers must not keep a process alive on their own.

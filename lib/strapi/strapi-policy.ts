@@ -62,7 +62,7 @@ export function createStrapiPolicy(
       const identity: SocketIdentity = {
         role: authenticated.role,
         user: authenticated.user,
-        audiences: [authenticated.audience],
+        audience: authenticated.audience,
       };
       if (authenticated.userId !== undefined) {
         identity.userId = authenticated.userId;
@@ -129,9 +129,9 @@ export function createStrapiPolicy(
         return { allowed: false, error: `Unknown content type '${uid}'` };
       }
       const snapshot = await audiences.current();
-      const audience = identity.audiences?.[0] === undefined
+      const audience = identity.audience === undefined
         ? undefined
-        : snapshot.audiences.get(identity.audiences[0]);
+        : snapshot.audiences.get(identity.audience);
       if (!audience || !audience.set.allows(`${uid}.findOne`)) {
         return { allowed: false, error: `Forbidden: this role or token may not read ${uid}` };
       }

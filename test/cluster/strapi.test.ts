@@ -59,7 +59,7 @@ describe("a Strapi node and a plain node in one Redis cluster", { timeout: 60_00
     publicAudience = audienceKey("role", await roleId(app, "public"));
     onStrapi = await sockets.connect();
     // The plain node's test policy joins the audience rooms it is given, as a Strapi node does per role.
-    onPlain = await clients.connect(plain.url, { role: "public", audiences: [publicAudience] });
+    onPlain = await clients.connect(plain.url, { role: "public", audience: publicAudience });
     await eventually(
       () => app.io.getEntitySubscriptions(onPlain.id!).success,
       "the Strapi node to know the plain node's socket",

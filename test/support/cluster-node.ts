@@ -3,7 +3,7 @@
  * `node --import tsx`, its options as JSON in argv[2]. It answers `{ id, method, args }` messages over IPC
  * with `{ id, result }` or `{ id, error }`: every `$io` method by name, plus the probes below.
  *
- * Sockets are identified from `auth` (`{ role, userId, audiences }`: audience keys to join, as a Strapi
+ * Sockets are identified from `auth` (`{ role, userId, audience }`: the audience key to join, as a Strapi
  * node would for a role); a socket with role `reader` may not follow the entity id `forbidden` — so a test
  * can see whose policy check ran, and against which identity.
  */
@@ -34,13 +34,13 @@ process.on(
 
 const policy: AccessPolicy = {
   identify: async (socket) => {
-    const auth = socket.handshake.auth as { role?: string; userId?: number; audiences?: string[] };
+    const auth = socket.handshake.auth as { role?: string; userId?: number; audience?: string };
     const user = auth.userId ? { id: auth.userId, username: `user${auth.userId}` } : null;
     return {
       role: auth.role ?? "public",
       userId: auth.userId,
       user,
-      audiences: auth.audiences ?? [],
+      audience: auth.audience,
     };
   },
   deliveries: async (_event, _schema, data) => [{ to: "everyone", payload: { data } }],
