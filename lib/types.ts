@@ -5,6 +5,11 @@
  * @module
  */
 import type { Namespace, Server, Socket } from "socket.io";
+import type {
+  CommandMessage,
+  CommandReply,
+  DirectoryMessage,
+} from "./cluster/cluster-directory.ts";
 
 /** A Strapi content-type schema, or the part of one that `emit()` needs. */
 export interface ContentTypeSchema {
@@ -158,6 +163,10 @@ export interface ClientToServerEvents {
 export interface InterServerEvents {
   /** Roles, permissions, users or tokens changed on one node: the others refresh their caches too. */
   "strapi-io:access-changed": (changes: string[]) => void;
+  /** A node's cluster-directory announcements (see `lib/cluster/cluster-directory.ts`). */
+  "strapi-io:directory": (message: DirectoryMessage) => void;
+  /** A request for the one node that holds a socket; every node answers (`null` when it is not the one). */
+  "strapi-io:command": (message: CommandMessage, ack?: (reply: CommandReply) => void) => void;
   // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
   // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;

@@ -54,7 +54,8 @@ export interface CommandMessage {
   to: string;
   command: ClusterCommand;
 }
-type CommandReply = { node: string; value: unknown } | null;
+/** A node's answer to a command: its value, or `null` from the nodes that do not hold the socket. */
+export type CommandReply = { node: string; value: unknown } | null;
 
 /** Where the directory learns whether Redis is reachable. */
 export interface ConnectionStatus {
@@ -114,7 +115,7 @@ export class ClusterDirectory implements ClusterLink {
     this.#namespaces = namespaces;
     this.#handler = handler;
     for (const namespace of namespaces.all) this.#watch(namespace);
-    const main = namespaces.main as unknown as ServerSideEmitter;
+    const main = namespaces.main;
     main.on(DIRECTORY_EVENT, (message: DirectoryMessage) => this.#receive(message));
     main.on(
       COMMAND_EVENT,
@@ -136,7 +137,7 @@ export class ClusterDirectory implements ClusterLink {
     command: ClusterCommand,
   ): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }> {
     if (!this.connected) return { answered: false, reason: "Redis is unreachable" };
-    const main = this.#requireNamespaces().main as unknown as ServerSideEmitter;
+    const main = this.#requireNamespaces().main;
     return new Promise((resolve) => {
       // The adapter's own timeout answers with what it got; this one covers a request it could not send.
       const timer = setTimeout(
@@ -163,7 +164,7 @@ export class ClusterDirectory implements ClusterLink {
   tell(ref: RemoteSocketRef, command: ClusterCommand): boolean {
     if (!this.connected) return false;
     const message: CommandMessage = { to: ref.node, command };
-    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(
+    this.#requireNamespaces().main.serverSideEmit(
       COMMAND_EVENT,
       message,
     );
@@ -240,7 +241,7 @@ export class ClusterDirectory implements ClusterLink {
     // While Redis is down the publish fails and is counted by the connections; the snapshot after
     // reconnecting repairs what the others missed.
     const message: DirectoryMessage = { node: this.nodeId, ops };
-    (this.#requireNamespaces().main as unknown as ServerSideEmitter).serverSideEmit(
+    this.#requireNamespaces().main.serverSideEmit(
       DIRECTORY_EVENT,
       message,
     );
@@ -361,12 +362,6 @@ export class ClusterDirectory implements ClusterLink {
     if (!this.#namespaces) throw new Error("strapi-io: the cluster directory is not attached");
     return this.#namespaces;
   }
-}
-
-/** `serverSideEmit` and `on` as this file uses them (the typed event maps do not list inter-node events with acks). */
-interface ServerSideEmitter {
-  serverSideEmit(event: string, ...args: unknown[]): boolean;
-  on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
 function subscriptionsOf(socket: IoSocket): StoredSubscription[] {
