@@ -97,8 +97,8 @@ export function createSocketIO(
   return startSocketIO(resolveOptions(options), runtime);
 }
 
-/** @internal {@link createSocketIO} for options already resolved (the plugin resolves its whole config once). */
-export async function startSocketIO(
+/** {@link createSocketIO} for options already resolved: prepare, run `init`, start. */
+async function startSocketIO(
   resolved: ResolvedIoOptions,
   runtime: SocketIORuntime = {},
 ): Promise<StrapiIO> {

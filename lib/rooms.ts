@@ -76,7 +76,7 @@ export async function fetchEverywhere(
 }
 
 /** The public view of a socket: internal audience rooms and its own id room left out. */
-export function socketInfo(
+function socketInfo(
   id: string,
   data: SocketData | undefined,
   rooms: Iterable<string>,

@@ -31,8 +31,8 @@ import type {
 import type { IoNamespace, IoSocket } from "../types.ts";
 
 /** Event names between nodes. */
-export const DIRECTORY_EVENT = "strapi-io:directory";
-export const COMMAND_EVENT = "strapi-io:command";
+const DIRECTORY_EVENT = "strapi-io:directory";
+const COMMAND_EVENT = "strapi-io:command";
 
 /** A socket as announced: id, namespace, followed entities. */
 type SocketEntry = [id: string, namespace: string, subscriptions: StoredSubscription[]];

@@ -158,7 +158,7 @@ async function authenticateJwt(strapi: StrapiLike, token: string): Promise<Authe
 }
 
 /** The user fields `$io` reports (getEntityRoomSockets, socket.data.user): identifiers and names only. */
-export function userSummary(
+function userSummary(
   user: { id: number; documentId?: string; username?: string; email?: string },
 ): Record<string, unknown> {
   return { id: user.id, documentId: user.documentId, username: user.username, email: user.email };

@@ -119,10 +119,10 @@ const RESERVED_EVENTS = [
 ];
 
 /** The keys only the plugin knows (the others are the core's `CORE_KEYS`). */
-export const PLUGIN_KEYS = ["contentTypes", "events", "hooks", "emitPermission"] as const;
+const PLUGIN_KEYS = ["contentTypes", "events", "hooks", "emitPermission"] as const;
 
 /** The plugin's defaults, in one place. */
-export const PLUGIN_DEFAULTS = { emitPermission: "read", drafts: false } as const;
+const PLUGIN_DEFAULTS = { emitPermission: "read", drafts: false } as const;
 
 /**
  * Merges the plugin config with the defaults and validates it (the core keys through `resolveOptions`).

@@ -152,7 +152,7 @@ export function createStrapiPolicy(
  *
  * @throws {TypeError} when `schema` names no type of the app, names two, or contradicts itself.
  */
-export function contentTypeOf(
+function contentTypeOf(
   strapi: StrapiLike,
   schema: string | ContentTypeSchema,
 ): StrapiContentType {
