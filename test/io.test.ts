@@ -201,6 +201,25 @@ for (const transport of TRANSPORTS) {
       assert.equal((await notice).reason, "disconnected by the server");
     });
 
+    it("emit() reaches an entity's followers in a configured namespace, and only them there", async () => {
+      const [follower, bystander] = await Promise.all([h.client("/chat"), h.client("/chat")]);
+      const subscribed = await h.io.subscribeToEntity(follower.id!, "api::article.article", "f1");
+      assert.equal(subscribed.success, true);
+      const seenByBystander: string[] = [];
+      bystander.onAny((event) => void seenByBystander.push(event));
+      const got = nextEvent(follower, "article:update");
+      await h.io.emit({
+        event: "update",
+        schema: "api::article.article",
+        data: { documentId: "f1" },
+      });
+      assert.deepEqual(await got, { data: { documentId: "f1" } });
+      const marker = nextEvent(bystander, "marker");
+      h.io.emitToNamespace("chat", "marker", 1);
+      await marker;
+      assert.deepEqual(seenByBystander, ["marker"]);
+    });
+
     it("emit() sends <singularName>:<event> wrapped as { data } (open policy)", async () => {
       const socket = await h.client();
       const byUid = nextEvent(socket, "article:create");
