@@ -10,7 +10,7 @@ import { errorMessage } from "../logger.ts";
 import { fail } from "../config-checks.ts";
 import { reachesOtherNodes } from "../namespace-set.ts";
 import type { IoSocket } from "../types.ts";
-import { watchAccessChanges } from "./access-changes.ts";
+import { accessChangeBursts, watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";
 import { ClientEvents } from "./client-events.ts";
 import { watchContentEvents } from "./content-events.ts";
@@ -85,6 +85,13 @@ export const strapiPlugin: StrapiServerPlugin = {
         )
       );
     };
+    const accessChanges = accessChangeBursts({
+      // Logins and logouts change no role or token: the cached audiences stay valid.
+      changed: (change) => {
+        if (change !== "sessions") audiences.invalidate();
+      },
+      settled: recheck,
+    });
     const clientEvents = new ClientEvents(options.events, { strapi, io }, logger);
     try {
       await options.hooks.init?.({ strapi, $io: io });
@@ -101,32 +108,32 @@ export const strapiPlugin: StrapiServerPlugin = {
         },
       });
     } catch (error) {
+      accessChanges.close();
       await io.close();
       throw error;
     }
     io.server.on(ACCESS_CHANGED, (changes: unknown) => {
-      audiences.invalidate();
-      const known = Array.isArray(changes)
-        ? changes.filter((change): change is AccessChange => ACCESS_CHANGES.includes(change))
-        : [];
-      recheck(new Set(known));
+      const announced = Array.isArray(changes) ? changes : [];
+      const known = announced.filter((change): change is AccessChange =>
+        ACCESS_CHANGES.includes(change)
+      );
+      // A kind this node does not know (from a newer node) may still change who reads what.
+      if (known.length === 0 || known.length < announced.length) audiences.invalidate();
+      for (const change of known) accessChanges.note(change);
     });
 
     const stopWatching = [
       watchContentEvents(strapi, io, options, logger),
-      watchAccessChanges(strapi, logger, {
-        // Logins and logouts change no role or token: the cached audiences stay valid.
-        changed: (change) => {
-          if (change !== "sessions") audiences.invalidate();
-        },
-        settled: (changes) => {
-          recheck(changes);
-          // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write.
-          if (reachesOtherNodes(io.server.sockets)) {
-            io.server.serverSideEmit(ACCESS_CHANGED, [...changes]);
-          }
-        },
+      watchAccessChanges(strapi, logger, (change) => {
+        accessChanges.note(change);
+        // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write. Told
+        // of each change at once (not once per burst), they follow it from their next event as this node
+        // does; and whatever this node sends them after the write returns arrives after the news.
+        if (reachesOtherNodes(io.server.sockets)) {
+          io.server.serverSideEmit(ACCESS_CHANGED, [change]);
+        }
       }),
+      () => accessChanges.close(),
     ];
     running.set(strapi, { io, sessions, stopWatching });
     strapi.$io = io;

@@ -99,6 +99,40 @@ describe("two Strapi nodes in one Redis cluster", { timeout: 90_000 }, () => {
     assert.deepEqual(seenByMember, []);
   });
 
+  it("API tokens created on the first node receive the second node's very next event, sanitized", async () => {
+    const announced = (await second.call<unknown[]>("accessChanges")).length;
+    // Created after the second node cached its audiences: one in an existing permission set, one in a new one.
+    const readOnly = await createToken(first, "read-only");
+    const custom = await createToken(first, "custom", [`${ARTICLE}.find`]);
+    // The first node announces a change before the write that made it returns: whatever it sends the second
+    // node afterwards (this marker) arrives after the announcement, on the same Redis connection.
+    await untilMarker(first.io, publicOnSecond);
+    const changes = (await second.call<string[][]>("accessChanges")).slice(announced);
+    assert.ok(
+      changes.flat().includes("tokens"),
+      `announced before the marker: ${JSON.stringify(changes)}`,
+    );
+    const readers = [
+      await sockets.connect({ token: readOnly.accessKey }),
+      await clients.connect(second.url, { token: custom.accessKey }),
+    ];
+    const received = Promise.all(readers.map((socket) => nextEvent<any>(socket, "article:create")));
+    await second.call("create", ARTICLE, { title: "For new tokens", internalNotes: "private" });
+    for (const payload of await received) {
+      assert.equal(payload.data.title, "For new tokens");
+      assert.equal("internalNotes" in payload.data, false, "private field sent to a token");
+    }
+  });
+
+  it("an API token revoked on the first node is disconnected from the second, and told why", async () => {
+    const token = await createToken(first, "read-only");
+    await untilMarker(first.io, publicOnSecond);
+    const socket = await clients.connect(second.url, { token: token.accessKey });
+    const notice = nextEvent(socket, "strapi-io:disconnect", 5000);
+    await first.strapi.service("admin::api-token-content-api").revoke(token.id);
+    assert.deepEqual(await notice, { reason: "API token revoked" });
+  });
+
   it("a permission revoked on the first node stops the second node's events to that role", async () => {
     // A read-only token still reads articles: its copy of an event says when the second node has sent it.
     const observer = await sockets.connect({ token: readOnlyToken });

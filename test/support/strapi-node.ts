@@ -3,7 +3,8 @@
  * is a Strapi limitation. Started with `node --import tsx` and `[databaseFile, ioConfigJson]`: it opens the
  * SQLite file of the first node (which created the schema), so both see the same roles, tokens and
  * documents, as the nodes of one deployment do. It answers `{ id, method, args }` over IPC: `create`
- * (a document through the Document Service, so content events fire here), `logs`, and `close`.
+ * (a document through the Document Service, so content events fire here), `accessChanges` (the access
+ * changes other nodes announced to this one, in arrival order), `failures`, and `close`.
  */
 // Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
 // deno-lint-ignore-file no-explicit-any
@@ -21,6 +22,9 @@ const { createStrapi } = createRequire(import.meta.url)("@strapi/strapi");
 const strapi = createStrapi({ appDir, distDir: appDir, serveAdminPanel: false });
 try {
   await strapi.load();
+  // Two processes on one SQLite file: in WAL mode (which the file keeps) a reader never makes the other
+  // node's write fail with SQLITE_BUSY, as the default rollback journal can.
+  await strapi.db.connection.raw("pragma journal_mode = WAL");
   await strapi.listen();
 } catch (error) {
   process.send!({ bootError: error instanceof Error ? error.message : String(error) });
@@ -32,9 +36,16 @@ process.on(
   (reason) => void failures.push(`unhandledRejection: ${String(reason)}`),
 );
 
+const accessChanges: unknown[] = [];
+strapi.$io.server.on(
+  "strapi-io:access-changed",
+  (changes: unknown) => void accessChanges.push(changes),
+);
+
 const methods: Record<string, (...args: any[]) => unknown> = {
   create: async (uid: string, data: Record<string, unknown>) =>
     (await strapi.documents(uid).create({ data, status: "published" })).documentId,
+  accessChanges: () => accessChanges,
   failures: () => failures,
   close: async () => {
     await strapi.destroy();
