@@ -4,17 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { startHarness, TRANSPORTS } from "./support/harness.ts";
+import { startHarness, TRANSPORTS, until } from "./support/harness.ts";
 import { type RawClient, rawClient } from "./support/raw-client.ts";
-
-/** Resolves once `condition` holds, checked after each turn of the event loop (gives up after 3 s). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 for (const transport of TRANSPORTS) {
   describe(`connections over ${transport}`, () => {

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { Manager } from "socket.io-client";
 import type { AccessPolicy } from "../lib/access-policy.ts";
 import { audienceRoom } from "../lib/room-names.ts";
-import { type Harness, startHarness, TRANSPORTS } from "./support/harness.ts";
+import { type Harness, startHarness, TRANSPORTS, until } from "./support/harness.ts";
 import { type RawClient, rawClient } from "./support/raw-client.ts";
 
 /** Sockets name their audience in `auth.audience`; `editors` and `readers` each get their own copy. */
@@ -30,14 +30,6 @@ async function sendToEveryPath(h: Harness): Promise<void> {
   await h.io.raw({ event: "room-message", rooms: ["team"], data: 1 });
   h.io.emitToEntity("api::article.article", "d1", "entity-message", 2);
   await h.io.raw({ event: "everyone", data: 3 });
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 for (const transport of TRANSPORTS) {

@@ -152,3 +152,16 @@ export async function untilMarkerFrom(
 export function request<T>(socket: ClientSocket, event: string, ...args: unknown[]): Promise<T> {
   return socket.timeout(2000).emitWithAck(event, ...args) as Promise<T>;
 }
+
+/** Resolves once `condition()` holds (checked every 10 ms), or rejects after `ms` saying what it waited for. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -108,19 +108,6 @@ export async function openPolling(url: string): Promise<ManualPollingClient> {
   return client;
 }
 
-/** Resolves once `condition()` holds (checked every 10 ms), or rejects after `ms` saying what it waited for. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Resolves after the current loop turn: what was sent in it has been handed to the transport. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Harness, nextEvent, startHarness, TRANSPORTS } from "../support/harness.ts";
-import { openPolling, until } from "../support/paused-reader.ts";
+import { type Harness, nextEvent, startHarness, TRANSPORTS, until } from "../support/harness.ts";
+import { openPolling } from "../support/paused-reader.ts";
 import { rawClient } from "../support/raw-client.ts";
 
 const MAX_PAYLOAD = 10_000;

@@ -12,8 +12,14 @@ import {
 } from "../../lib/transports/backpressure.ts";
 import type { IoOptions } from "../../lib/options.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";
-import { type Harness, recordingLogger, startHarness, TRANSPORTS } from "../support/harness.ts";
-import { connectPausable, nextTurn, openPolling, until } from "../support/paused-reader.ts";
+import {
+  type Harness,
+  recordingLogger,
+  startHarness,
+  TRANSPORTS,
+  until,
+} from "../support/harness.ts";
+import { connectPausable, nextTurn, openPolling } from "../support/paused-reader.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
