@@ -65,15 +65,11 @@ export class EntitySubscriptions {
     // Shared by every socket (Socket.IO calls them with the socket as `this`): a connection holds no
     // closures of its own for them. The guard answers whatever they throw.
     this.#onSubscribe = guard.handler("subscribe-entity", (socket, [request]) => {
-      const parsed = parseEntityRequest(request);
-      if (typeof parsed === "string") return refusal("invalid_request", parsed);
-      const target = parseTarget(parsed.uid, parsed.id);
+      const target = parseEntityRequest(request);
       return "success" in target ? target : this.#subscribe(socket, target);
     }, { reply: true });
     this.#onUnsubscribe = guard.handler("unsubscribe-entity", (socket, [request]) => {
-      const parsed = parseEntityRequest(request);
-      if (typeof parsed === "string") return refusal("invalid_request", parsed);
-      const target = parseTarget(parsed.uid, parsed.id);
+      const target = parseEntityRequest(request);
       return "success" in target ? target : this.#unsubscribe(socket, target);
     }, { reply: true });
     this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), {
@@ -340,12 +336,13 @@ function failure(error: string, uid?: string, id?: string): EntitySubscriptionRe
 /**
  * A client's `{ uid, id }` request, checked for shape before anything reads further into it: a value is
  * only ever looked at one level deep, so a hostile payload (deeply nested, huge) costs nothing here.
- * Returns the reason when it is not one.
+ * A malformed one is answered `code: "invalid_request"`.
  */
-function parseEntityRequest(request: unknown): { uid: unknown; id: unknown } | string {
+function parseEntityRequest(request: unknown): EntityTarget | EntitySubscriptionResult {
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    return `Expected a request { uid, id }, got ${describe(request)}`;
+    return refusal("invalid_request", `Expected a request { uid, id }, got ${describe(request)}`);
   }
   const { uid, id } = request as { uid?: unknown; id?: unknown };
-  return { uid, id };
+  const target = parseTarget(uid, id);
+  return "success" in target ? { ...target, code: "invalid_request" } : target;
 }
