@@ -6,13 +6,13 @@
  *
  * Options: `--quick` (N = 1,000, smaller phases: under 5 minutes on 2 cores), `--connections=1000,10000`,
  * `--reps=3`, `--contenders=strapi-io-uws,bare-uws`, `--workloads=emit,raw-all`, `--clients=3`,
- * `--profile=<contender>` (server CPU profiles into bench/profiles/), `--perf` (JIT symbols for Linux perf),
- * `--out=bench/RESULTS.md`.
+ * `--profile=<contender>` (a V8 CPU profile of each phase alone, into bench/profiles/), `--perf` (JIT
+ * symbols for Linux perf), `--out=bench/RESULTS.md`.
  *
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ask, type ClientReply, nextReply, type ServerReply } from "./ipc.ts";
 import { environment, foreignCores, machineCpu, median, waitForQuietMachine } from "./metrics.ts";
@@ -75,9 +75,15 @@ function checkDescriptorLimit(needed: number): void {
   );
 }
 
-function spawnChild(file: string, childArgs: string[], nodeFlags: string[] = []): ChildProcess {
+function spawnChild(
+  file: string,
+  childArgs: string[],
+  nodeFlags: string[] = [],
+  env: Record<string, string> = {},
+): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, "--import", "tsx", here(file), ...childArgs], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ...env },
   });
 }
 
@@ -155,12 +161,16 @@ async function runPhase(
 }
 
 async function runSession(contender: ContenderName, n: number): Promise<SessionResult> {
-  const profiled = config.profile === contender
-    ? ["--cpu-prof", `--cpu-prof-dir=${here("./profiles")}`]
-    : [];
   // `--perf`: JIT symbols for Linux perf (`perf record -g -p <pid>` sees kernel and JS frames together).
-  const flags = ["--expose-gc", ...profiled, ...(args.has("perf") ? ["--perf-basic-prof"] : [])];
-  const server = spawnChild("./server-process.ts", [contender, String(n)], flags);
+  const flags = ["--expose-gc", ...(args.has("perf") ? ["--perf-basic-prof"] : [])];
+  const profileDir = here("./profiles");
+  if (config.profile === contender) mkdirSync(profileDir, { recursive: true });
+  const server = spawnChild(
+    "./server-process.ts",
+    [contender, String(n)],
+    flags,
+    config.profile === contender ? { BENCH_PHASE_PROFILE: profileDir } : {},
+  );
   const clients: ChildProcess[] = [];
   try {
     const listening = await nextReply<Reply<ServerReply, "listening">>(server, "listening", 60_000);

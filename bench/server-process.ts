@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import type { ContenderServer } from "./contender.ts";
@@ -36,6 +38,33 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? (connections >= 5000 ? 6000 
 
 const server = await (await modules[contender]()).start(connections);
 let phaseStart: { cpu: NodeJS.CpuUsage; wall: bigint } | null = null;
+
+/**
+ * `BENCH_PHASE_PROFILE=<dir>` (the runner's `--profile=<contender>`): a V8 CPU profile of each phase only,
+ * from the first emit to the runner's `stop`, without the start-up and connection set-up around it.
+ */
+const PHASE_PROFILE_DIR = process.env.BENCH_PHASE_PROFILE;
+const profiler = PHASE_PROFILE_DIR ? new Session() : undefined;
+let profiledPhase = "";
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+}
+
+async function startPhaseProfile(workload: Workload, mode: Mode): Promise<void> {
+  if (!profiler) return;
+  profiledPhase = `${workload}-${mode}`;
+  await profiler.post("Profiler.start");
+}
+
+async function writePhaseProfile(): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await profiler.post("Profiler.stop");
+  const file =
+    `${PHASE_PROFILE_DIR}/${contender}-${profiledPhase}-${process.pid}-${Date.now()}.cpuprofile`;
+  writeFileSync(file, JSON.stringify(profile));
+}
 
 function fireFor(workload: Workload): (seq: number) => void | Promise<void> {
   switch (workload) {
@@ -97,6 +126,7 @@ process.on("message", (request: ServerRequest) => {
         reply({ type: "ready", setups: await waitReady(request.connections) });
         break;
       case "run":
+        await startPhaseProfile(request.workload, request.mode);
         reply({
           type: "emitted",
           ...(await run(request.workload, request.mode, request.events, request.burst)),
@@ -111,6 +141,7 @@ process.on("message", (request: ServerRequest) => {
           wallNs: Number(process.hrtime.bigint() - phaseStart.wall),
         });
         phaseStart = null;
+        await writePhaseProfile();
         break;
       }
       case "memory": {

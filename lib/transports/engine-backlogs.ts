@@ -6,8 +6,9 @@
  *
  * The cost follows the work already done: a running byte count per connection, raised on `packetCreate`
  * (each distinct encoded string measured once, however many connections it goes to) and emptied on `flush`
- * (which hands the whole buffer to the transport). Only connections sent to since the last check and those
- * still congested are checked, never all of them.
+ * (which hands the whole buffer to the transport). Only connections sent to while their transport was busy
+ * (or sent a packet over the soft limit) since the last check, and those still congested, are checked, never
+ * all of them.
  *
  * @module
  */
@@ -17,6 +18,8 @@ import { type BacklogLimits, SlowConsumerGuard, type SlowConsumerLog } from "./b
 /** The parts of an Engine.IO transport this file reads. */
 export interface EngineTransport {
   readonly name: string;
+  /** Whether Engine.IO hands the next packet to the transport at once (else it waits in `writeBuffer`). */
+  readonly writable: boolean;
 }
 
 /** The parts of an Engine.IO socket (one connection) this file touches. */
@@ -78,8 +81,14 @@ export function watchEngineBacklogs(
     const connection: Connection = { socket, queued: 0 };
     socket.on("packetCreate", (packet) => {
       const bytes = PACKET_OVERHEAD + sizes.of(packet.data);
-      connection.queued += bytes;
       onPacket?.(socket, bytes);
+      // A transport that is writable takes the packet at once (Engine.IO flushes right after this event,
+      // which empties `queued`) and stays unwritable until it has handed it to the network: everything sent
+      // meanwhile stays in the buffer and is checked below, with what the wire still holds. So a packet that
+      // goes straight out needs no check unless it alone is over the soft limit. Healthy connections, which
+      // are writable whenever the next event comes, then cost no check at all.
+      if (socket.transport.writable && bytes <= limits.soft) return;
+      connection.queued += bytes;
       guard.touch(connection);
     });
     // Emitted just before the whole buffer goes to a transport that has become writable again, i.e. that

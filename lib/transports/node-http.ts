@@ -21,6 +21,7 @@ import {
   watchEngineBacklogs,
 } from "./engine-backlogs.ts";
 import { limitMessageSize } from "./message-size.ts";
+import { withRoomFanOut } from "./room-fan-out.ts";
 import type { TransportContext, TransportHandle } from "./transport.ts";
 
 /** Events engine.io adds listeners for on the server it attaches to; removed again on close. */
@@ -33,6 +34,8 @@ export async function startNodeHttpTransport(context: TransportContext): Promise
   const server = context.httpServer ?? createServer();
   const before = snapshotListeners(server);
   const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
+  // Over whatever adapter is configured (Redis included: its broadcasts reach this class's `apply`).
+  io.adapter(withRoomFanOut(io.adapter() as never) as never);
 
   // destroyUpgrade: false — engine.io would otherwise destroy every upgrade it does not own after 1 s.
   io.attach(server, { ...options.socket.serverOptions, destroyUpgrade: false } as never);
