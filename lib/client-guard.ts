@@ -75,26 +75,37 @@ export class ClientGuard {
 
   /** Puts the guard in front of every event the socket receives (a Socket.IO middleware: runs before any listener). */
   install(socket: IoSocket): void {
-    this.#budgets.set(socket, {
-      tokens: this.#limits.burst,
-      refilledAt: Date.now(),
-      refusedInARow: 0,
-      pending: 0,
-      disconnected: false,
-    });
     socket.use((packet, next) => {
-      const refusal = this.#admit(socket, packet);
+      const budget = this.#budgetOf(socket);
+      const refusal = this.#admit(socket, budget, packet);
       if (!refusal) {
-        const budget = this.#budgets.get(socket);
-        if (budget) budget.pending += guardedListeners(socket, packet[0] as string);
+        budget.pending += guardedListeners(socket, packet[0] as string);
         return next();
       }
       const ack = packet[packet.length - 1];
       if (typeof ack === "function") ack(refusal);
-      else {this.#logger.debug(
+      else {
+        this.#logger.debug(
           `socket ${socket.id}: refused an event sent without an acknowledgement (${refusal.code})`,
-        );}
+        );
+      }
     });
+  }
+
+  /** A socket's budget, made at its first event: many sockets only listen, and a node holds many. */
+  #budgetOf(socket: IoSocket): Budget {
+    let budget = this.#budgets.get(socket);
+    if (!budget) {
+      budget = {
+        tokens: this.#limits.burst,
+        refilledAt: Date.now(),
+        refusedInARow: 0,
+        pending: 0,
+        disconnected: false,
+      };
+      this.#budgets.set(socket, budget);
+    }
+    return budget;
   }
 
   /**
@@ -144,9 +155,8 @@ export class ClientGuard {
     return Object.assign(listener, { [GUARDED]: true });
   }
 
-  #admit(socket: IoSocket, packet: unknown[]): ClientEventRefusal | undefined {
-    const budget = this.#budgets.get(socket);
-    if (!budget || budget.disconnected) {
+  #admit(socket: IoSocket, budget: Budget, packet: unknown[]): ClientEventRefusal | undefined {
+    if (budget.disconnected) {
       return refusal("rate_limited", "Disconnected for sending too many events");
     }
     const { rate, burst, disconnectAfter, maxPending } = this.#limits;

@@ -27,7 +27,7 @@ interface EngineServer {
 interface EngineConnection {
   readonly remoteAddress: string;
   readonly request: { headers: Record<string, string | string[] | undefined> };
-  once(event: "close", listener: () => void): void;
+  on(event: "close", listener: (this: EngineConnection) => void): void;
   close(): void;
 }
 
@@ -35,17 +35,30 @@ interface EngineConnection {
 export class ConnectionLimits {
   readonly #options: ResolvedIoOptions["limits"]["connections"];
   readonly #logger: Logger;
-  readonly #addressOf = new WeakMap<object, string>();
   readonly #perAddress = new Map<string, number>();
   /** Per principal (`user:12`, `token:3`): its connections, each with its count of identified sockets. */
   readonly #perPrincipal = new Map<string, Map<object, number>>();
-  /** Per connection: the namespaces with a socket connected or connecting. */
-  readonly #namespaces = new WeakMap<object, Set<string>>();
+  /**
+   * Per connection, the namespaces whose socket is still connecting. Only while it is: once connected,
+   * Socket.IO itself closes a connection that sends CONNECT for that namespace again. Nothing is kept per
+   * connection in between (a node holds many).
+   */
+  readonly #connecting = new WeakMap<object, Set<string>>();
+  /** One listener for every connection's `close` (Engine.IO calls it with the connection as `this`). */
+  readonly #onClose: (this: EngineConnection) => void;
   #engine: EngineServer | undefined;
 
   constructor(options: ResolvedIoOptions["limits"]["connections"], logger: Logger) {
     this.#options = options;
     this.#logger = logger;
+    const perAddress = this.#perAddress;
+    const addressOf = (conn: EngineConnection) => this.#clientAddress(conn);
+    this.#onClose = function (this: EngineConnection) {
+      const address = addressOf(this);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    };
   }
 
   /** Starts counting the connections of an Engine.IO server. */
@@ -60,13 +73,13 @@ export class ConnectionLimits {
 
   /**
    * Runs first at a socket's handshake, synchronously (so that a burst of CONNECT packets is judged one by
-   * one): one socket per namespace per connection, then the node and address caps. Call {@link release}
-   * when the socket leaves or its handshake fails later.
+   * one): one socket per namespace per connection, then the node and address caps. Call {@link settled}
+   * once the handshake is over, whichever way it went.
    */
   admit(socket: IoSocket): HandshakeError | undefined {
-    const conn = socket.conn as unknown as object;
-    const namespaces = this.#namespaces.get(conn) ?? new Set<string>();
-    if (namespaces.has(socket.nsp.name)) {
+    const conn = socket.conn as unknown as EngineConnection;
+    const connecting = this.#connecting.get(conn);
+    if (connecting?.has(socket.nsp.name)) {
       return new HandshakeError(
         "namespace_already_connected",
         `This connection already has a socket in namespace '${socket.nsp.name}'`,
@@ -79,19 +92,29 @@ export class ConnectionLimits {
         `Too many connections: this server accepts at most ${maxPerNode}`,
       );
     }
-    const address = this.#addressOf.get(conn);
-    if (address !== undefined && (this.#perAddress.get(address) ?? 0) > maxPerAddress) {
+    if ((this.#perAddress.get(this.#clientAddress(conn)) ?? 0) > maxPerAddress) {
       return new HandshakeError(
         "too_many_connections",
         `Too many connections from this address: at most ${maxPerAddress}`,
       );
     }
-    namespaces.add(socket.nsp.name);
-    this.#namespaces.set(conn, namespaces);
+    if (connecting) connecting.add(socket.nsp.name);
+    else this.#connecting.set(conn, new Set([socket.nsp.name]));
     return undefined;
   }
 
-  /** Runs once the socket is identified: the cap of its user or API token. */
+  /** The handshake of a socket admitted by {@link admit} is over (connected or refused). */
+  settled(socket: IoSocket): void {
+    const conn = socket.conn as unknown as object;
+    const connecting = this.#connecting.get(conn);
+    connecting?.delete(socket.nsp.name);
+    if (connecting?.size === 0) this.#connecting.delete(conn);
+  }
+
+  /**
+   * Runs once the socket is identified: the cap of its user or API token. An admitted socket is counted
+   * until it leaves (a log-out on a shared connection frees its slot) or its connection closes.
+   */
   admitPrincipal(socket: IoSocket): HandshakeError | undefined {
     const principal = socket.data.principal;
     if (!principal) return undefined;
@@ -113,13 +136,12 @@ export class ConnectionLimits {
     return undefined;
   }
 
-  /** A socket admitted by {@link admit} left (or its handshake failed after it). */
-  release(socket: IoSocket, identified: boolean): void {
-    const conn = socket.conn as unknown as object;
-    this.#namespaces.get(conn)?.delete(socket.nsp.name);
-    const principal = identified ? socket.data.principal : undefined;
+  /** A socket counted by {@link admitPrincipal} left, or its handshake failed after it was counted. */
+  releasePrincipal(socket: IoSocket): void {
+    const principal = socket.data.principal;
     if (!principal) return;
     const key = `${principal.kind}:${principal.id}`;
+    const conn = socket.conn as unknown as object;
     const connections = this.#perPrincipal.get(key);
     const sockets = connections?.get(conn);
     if (!connections || sockets === undefined) return;
@@ -138,12 +160,7 @@ export class ConnectionLimits {
     const address = this.#clientAddress(conn);
     const count = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, count);
-    this.#addressOf.set(conn, address);
-    conn.once("close", () => {
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
-    });
+    conn.on("close", this.#onClose);
     const { maxPerNode, maxPerAddress } = this.#options;
     if (
       count > 2 * maxPerAddress || (this.#engine?.clientsCount ?? 0) > maxPerNode + maxPerAddress
@@ -155,6 +172,7 @@ export class ConnectionLimits {
     }
   };
 
+  /** The client's address, computed from what the connection keeps anyway (nothing stored per connection). */
   #clientAddress(conn: EngineConnection): string {
     if (this.#options.trustProxy) {
       const forwarded = conn.request.headers["x-forwarded-for"];

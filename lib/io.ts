@@ -182,6 +182,10 @@ export class StrapiIO implements SocketIO {
       guard,
     );
     const limits = new ConnectionLimits(options.limits.connections, logger);
+    // Shared by every socket (called with the socket as `this`): no closure per connection.
+    const releasePrincipal = function (this: IoSocket) {
+      limits.releasePrincipal(this);
+    };
     this.#connectionLimits = limits;
     for (const namespace of this.#namespaces.all) {
       namespace.use((socket, next) => {
@@ -189,12 +193,12 @@ export class StrapiIO implements SocketIO {
         if (refused) return next(refused);
         this.#identify(socket).then(
           () => {
-            const overCap = limits.admitPrincipal(socket);
-            if (overCap) limits.release(socket, false);
-            next(overCap);
+            // Socket.IO adds the socket to its connection before any other packet is read: no gap.
+            limits.settled(socket);
+            next(limits.admitPrincipal(socket));
           },
           (error) => {
-            limits.release(socket, false);
+            limits.settled(socket);
             next(handshakeFailure(error));
           },
         );
@@ -203,7 +207,7 @@ export class StrapiIO implements SocketIO {
         logger.debug(
           `socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`,
         );
-        socket.once("disconnect", () => limits.release(socket, true));
+        if (socket.data.principal) socket.once("disconnect", releasePrincipal);
         guard.install(socket);
         this.#entities.attach(socket);
         this.#onConnection?.(socket, guard);
