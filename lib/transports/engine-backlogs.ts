@@ -25,7 +25,10 @@ export interface EngineTransport {
 /** The parts of an Engine.IO socket (one connection) this file touches. */
 export interface EngineSocket {
   readonly transport: EngineTransport;
-  on(event: "packetCreate", listener: (packet: { data?: unknown }) => void): unknown;
+  on(
+    event: "packetCreate",
+    listener: (this: EngineSocket, packet: { data?: unknown }) => void,
+  ): unknown;
   on(event: "flush", listener: () => void): unknown;
   once(event: "close", listener: () => void): unknown;
   close(discard?: boolean): unknown;
@@ -51,6 +54,11 @@ export interface EngineBacklogOptions {
   wire?: EngineWire;
   /** Called with every packet Engine.IO creates and its size, for a transport that counts bytes too. */
   onPacket?: (socket: EngineSocket, bytes: number) => void;
+  /**
+   * Which connections Engine.IO can hold a backlog for. The others only get `onPacket`, through one
+   * listener shared by all of them (a node holds many connections). @default every connection
+   */
+  holdsBacklog?: (socket: EngineSocket) => boolean;
 }
 
 /** A running watch; `stop()` lets go of every connection and clears the guard's timer. */
@@ -66,8 +74,11 @@ export function watchEngineBacklogs(
   engine: EngineServer,
   options: EngineBacklogOptions,
 ): EngineBacklogWatch {
-  const { limits, log, wire, onPacket } = options;
+  const { limits, log, wire, onPacket, holdsBacklog } = options;
   const sizes = new PacketSizes();
+  const countOnly = function (this: EngineSocket, packet: { data?: unknown }) {
+    onPacket?.(this, PACKET_OVERHEAD + sizes.of(packet.data));
+  };
   const guard = new SlowConsumerGuard<Connection>(limits, log, {
     backlog: (connection) =>
       connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
@@ -78,6 +89,10 @@ export function watchEngineBacklogs(
     },
   });
   engine.on("connection", (socket) => {
+    if (holdsBacklog && !holdsBacklog(socket)) {
+      if (onPacket) socket.on("packetCreate", countOnly);
+      return;
+    }
     const connection: Connection = { socket, queued: 0 };
     socket.on("packetCreate", (packet) => {
       const bytes = PACKET_OVERHEAD + sizes.of(packet.data);

@@ -96,6 +96,9 @@ export async function startUwsTransport(context: TransportContext): Promise<Tran
     limits,
     log,
     onPacket: guard.notePacket,
+    // A WebSocket connection hands each packet to uWS at once (uWS holds its backlog, watched above); only
+    // long-polling connections queue inside Engine.IO.
+    holdsBacklog: (socket) => socket.transport.name !== "websocket",
   });
   io.bind(engine as never);
 
