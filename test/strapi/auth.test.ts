@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { io as connect } from "socket.io-client";
 import { nextEvent } from "../support/harness.ts";
-import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import {
   createRole,
@@ -29,7 +28,7 @@ describe("handshake authentication", () => {
 
   before(async () => {
     app = await bootStrapi({
-      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
       namespaces: ["chat"],
     });
     sockets = socketsFor(app);

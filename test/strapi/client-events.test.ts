@@ -8,7 +8,6 @@ import { after, before, describe, it } from "node:test";
 import type { StrapiIO } from "../../lib/io.ts";
 import type { IoSocket } from "../../lib/types.ts";
 import { nextEvent, request } from "../support/harness.ts";
-import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
 
@@ -21,7 +20,7 @@ describe("events, hooks and Socket.IO options from the plugin config", () => {
 
   before(async () => {
     app = await bootStrapi({
-      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
       namespaces: ["chat"],
       socket: { serverOptions: { pingInterval: 4321 } },
       // Only articles, only create and update, drafts included: what the tests at the end check.

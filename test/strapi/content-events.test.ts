@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { collect, nextEvent, untilMarker } from "../support/harness.ts";
-import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import {
   createRole,
@@ -52,7 +51,7 @@ describe("content events (read rule, the default)", () => {
 
   before(async () => {
     app = await bootStrapi({
-      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
       contentTypes: [{ uid: ARTICLE, populate: ["category", "author"] }, CATEGORY, CONTACT, {
         uid: HEADLINE,
         populate: "*",

@@ -10,7 +10,6 @@ import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import type { EntitySubscriptionResult, EntitySubscriptionsResult } from "../../lib/types.ts";
 import { collect, nextEvent, request, untilMarker } from "../support/harness.ts";
-import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import {
   createToken,
@@ -34,7 +33,7 @@ describe("entity subscriptions (emitPermission: 'action')", () => {
 
   before(async () => {
     app = await bootStrapi({
-      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
       emitPermission: "action",
       entitySubscriptions: { maxPerSocket: 2 },
     });

@@ -67,10 +67,16 @@ describe("io plugin in Strapi (uws transport)", () => {
     assert.equal((await fetch(`${app.url}/api/articles`)).status, 403);
   });
 
-  after(async () => {
+  let destroyed = false;
+  it("destroy frees the uWS port and removes strapi.$io", async () => {
     const { port } = app.io;
+    destroyed = true;
     await app.destroy();
     assert.equal(await portIsFree(port), true, "destroy frees the uWS port");
     assert.equal(app.strapi.$io, undefined);
+  });
+
+  after(async () => {
+    if (!destroyed) await app.destroy();
   });
 });

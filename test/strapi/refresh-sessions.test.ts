@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { nextEvent, untilMarker } from "../support/harness.ts";
-import { freePort } from "../support/ports.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { createUser, socketsFor } from "../support/strapi-fixtures.ts";
 
@@ -15,7 +14,7 @@ describe("JWT sessions (users-permissions refresh mode)", () => {
 
   before(async () => {
     app = await bootStrapi({
-      transport: { type: "uws", port: await freePort(), host: "127.0.0.1" },
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
     }, { jwtManagement: "refresh" });
     sockets = socketsFor(app);
   });

@@ -112,11 +112,6 @@ export function collect<T = unknown>(socket: ClientSocket, event: string): T[] {
   return seen;
 }
 
-/** Waits long enough for in-flight loopback messages to land (used only before asserting absence). */
-export function settle(ms = 150): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** The event `untilMarker()` sends; no feature of the plugin uses it. */
 export const MARKER = "test:marker";
 

@@ -11,9 +11,9 @@ import {
   collect,
   type Harness,
   nextEvent,
-  settle,
   startHarness,
   TRANSPORTS,
+  untilMarker,
 } from "../support/harness.ts";
 
 /** Sockets name their audience in `auth.audience`; every event goes to one set of three audiences. */
@@ -59,7 +59,7 @@ for (const transport of TRANSPORTS) {
         data: { documentId: "x" },
       });
       for (const payload of await arrived) assert.deepEqual(payload, { data: { documentId: "x" } });
-      await settle();
+      await untilMarker(h.io, inA, inB, pollingInC, outsider);
       assert.deepEqual(seen.map((events) => events.length), [1, 1, 1, 0]);
     });
 
@@ -80,7 +80,7 @@ for (const transport of TRANSPORTS) {
         data: { documentId: "y" },
       });
       await arrived;
-      await settle();
+      await untilMarker(h.io, inBoth, inA);
       assert.equal(seenBoth.length, 1);
       assert.equal(seenA.length, 1);
     });
