@@ -13,6 +13,7 @@ import {
   openAccessPolicy,
   type Reach,
 } from "./access-policy.ts";
+import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
@@ -30,7 +31,7 @@ import {
   type NamespaceSet,
   reachesOtherNodes,
 } from "./namespace-set.ts";
-import { startTransport } from "./transports/select.ts";
+import { prepareTransport } from "./transports/select.ts";
 import type {
   RunningTransportType,
   TransportHandle,
@@ -231,13 +232,14 @@ export class StrapiIO implements SocketIO {
     this.#onConnection = onConnection;
     if (onClusterReconnect) this.#cluster?.onReconnect(onClusterReconnect);
     try {
-      this.#transport = await startTransport({
+      const transport = await prepareTransport({
         io: this.#server,
         options: this.#options,
         logger: this.#logger,
         httpServer,
-        adapterOverlay: this.#cluster?.overlay,
       });
+      installAdapterStack(this.#server, transport.adapter, this.#cluster);
+      this.#transport = await transport.start();
     } catch (error) {
       // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
       if (this.#server.engine) this.#server.close();

@@ -22,20 +22,28 @@ import {
 } from "./engine-backlogs.ts";
 import { limitMessageSize } from "./message-size.ts";
 import { withRoomFanOut } from "./room-fan-out.ts";
-import type { TransportContext, TransportHandle } from "./transport.ts";
+import type { PreparedTransport, TransportContext, TransportHandle } from "./transport.ts";
 
 /** Events engine.io adds listeners for on the server it attaches to; removed again on close. */
 const ATTACHED_EVENTS = ["request", "upgrade", "close", "listening"] as const;
 
-/** Attaches Socket.IO to `context.httpServer`, or creates a server on `transport.host`/`transport.port`. */
-export async function startNodeHttpTransport(context: TransportContext): Promise<TransportHandle> {
+/**
+ * Prepares Socket.IO on node:http (its adapter mixin fans out to rooms without a de-duplication set);
+ * `start()` attaches to `context.httpServer`, or creates a server on `transport.host`/`transport.port`.
+ */
+export function prepareNodeHttpTransport(context: TransportContext): PreparedTransport {
+  return {
+    adapter: { wrap: withRoomFanOut, deliversItself: false },
+    start: () => startNodeHttpTransport(context),
+  };
+}
+
+async function startNodeHttpTransport(context: TransportContext): Promise<TransportHandle> {
   const { io, options, logger } = context;
   const owned = context.httpServer === undefined;
   const server = context.httpServer ?? createServer();
   const before = snapshotListeners(server);
   const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
-  // Over whatever adapter is configured (Redis included: its broadcasts reach this class's `apply`).
-  io.adapter(withRoomFanOut(io.adapter() as never) as never);
 
   // destroyUpgrade: false — engine.io would otherwise destroy every upgrade it does not own after 1 s.
   io.attach(server, { ...options.socket.serverOptions, destroyUpgrade: false } as never);

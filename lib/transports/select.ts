@@ -1,25 +1,36 @@
 /**
- * Picks and starts the transport named by `transport.type`; `auto` prefers uWS and says once why it did
+ * Picks and prepares the transport named by `transport.type`; `auto` prefers uWS and says once why it did
  * not get it.
  *
  * @module
  */
-import { startNodeHttpTransport } from "./node-http.ts";
-import type { TransportContext, TransportHandle } from "./transport.ts";
-import { loadUws, startUwsTransport } from "./uws.ts";
+import { prepareNodeHttpTransport } from "./node-http.ts";
+import type { PreparedTransport, TransportContext, TransportHandle } from "./transport.ts";
+import { loadUws, prepareUwsTransport } from "./uws.ts";
 
-/** Starts the configured transport and logs which one runs, and why. */
-export async function startTransport(context: TransportContext): Promise<TransportHandle> {
+/** Prepares the configured transport; its `start()` logs which one runs, and why. */
+export async function prepareTransport(context: TransportContext): Promise<PreparedTransport> {
   const { type } = context.options.transport;
-  if (type === "uws") return announce(context, await startUwsTransport(context), "configured");
+  if (type === "uws") return announced(context, await prepareUwsTransport(context), "configured");
   if (type === "node-http") {
-    return announce(context, await startNodeHttpTransport(context), "configured");
+    return announced(context, prepareNodeHttpTransport(context), "configured");
   }
   const uws = await loadUws();
   if (uws.ok) {
-    return announce(context, await startUwsTransport(context), "auto: uWebSockets.js loaded");
+    return announced(context, await prepareUwsTransport(context), "auto: uWebSockets.js loaded");
   }
-  return announce(context, await startNodeHttpTransport(context), `auto: ${uws.reason}`);
+  return announced(context, prepareNodeHttpTransport(context), `auto: ${uws.reason}`);
+}
+
+function announced(
+  context: TransportContext,
+  prepared: PreparedTransport,
+  why: string,
+): PreparedTransport {
+  return {
+    adapter: prepared.adapter,
+    start: async () => announce(context, await prepared.start(), why),
+  };
 }
 
 function announce(

@@ -20,12 +20,6 @@ export interface TransportContext {
   logger: Logger;
   /** An existing node:http server to share (Strapi's); `node-http` creates its own when absent. */
   httpServer?: HttpServer;
-  /**
-   * Given the adapter class a transport built around the configured one (uws: the per-server publish
-   * mixin), returns the class to install. The Redis cluster stacks its delivery routing there, above the
-   * mixin (see `lib/cluster/redis-adapter.ts`). Transports that keep the configured adapter ignore it.
-   */
-  adapterOverlay?: (adapter: AdapterConstructor) => AdapterConstructor;
 }
 
 /** Counters a transport keeps. */
@@ -35,6 +29,27 @@ export interface TransportStats {
    * than `transport.drainTimeout`, or over the hard limit (`maxBackpressure + 16 × maxMessageSize`).
    */
   backpressureDisconnects: number;
+}
+
+/**
+ * What a transport contributes to the adapter stack (composed in one place, `lib/adapter-stack.ts`): a
+ * subclass of whatever adapter class it is given.
+ */
+export interface AdapterMixin {
+  wrap<T extends AdapterConstructor>(base: T): T;
+  /**
+   * Whether the subclass delivers local broadcasts without calling the base class's `broadcast` (uWS's
+   * native publish): a base that publishes to other nodes in `broadcast` must then be reached from above.
+   */
+  deliversItself: boolean;
+}
+
+/** A transport that is set up but does not accept connections yet. */
+export interface PreparedTransport {
+  /** Its adapter mixin, installed by the caller before `start()`. */
+  readonly adapter: AdapterMixin;
+  /** Binds Socket.IO and starts accepting connections. */
+  start(): Promise<TransportHandle>;
 }
 
 /** A started transport. */

@@ -17,7 +17,7 @@ import {
 } from "./backpressure.ts";
 import { type EngineServer, type EngineSocket, watchEngineBacklogs } from "./engine-backlogs.ts";
 import { limitMessageSize } from "./message-size.ts";
-import type { TransportContext, TransportHandle } from "./transport.ts";
+import type { PreparedTransport, TransportContext, TransportHandle } from "./transport.ts";
 import { withUwsPublish } from "./uws-publish-adapter.ts";
 
 type Uws = typeof import("uWebSockets.js");
@@ -67,22 +67,37 @@ export function loadUws(): Promise<UwsAvailability> {
   return availability;
 }
 
-/** Starts Socket.IO on a uWS App listening on `transport.host`/`transport.port`. */
-export async function startUwsTransport(context: TransportContext): Promise<TransportHandle> {
+/**
+ * Prepares Socket.IO on a uWS App (its adapter mixin publishes each room natively through that App); `start()`
+ * listens on `transport.host`/`transport.port`.
+ */
+export async function prepareUwsTransport(context: TransportContext): Promise<PreparedTransport> {
   const loaded = await loadUws();
   if (!loaded.ok) throw new Error(`strapi-io: transport 'uws' is unavailable: ${loaded.reason}`);
   const { uws } = loaded;
-  const { io, options, logger } = context;
-  const { host, port } = options.transport;
-  const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
-
   const app = uws.App();
-  const limits = backlogLimits(options.transport);
-  const log = new SlowConsumerLog(logger);
+  const limits = backlogLimits(context.options.transport);
+  const log = new SlowConsumerLog(context.logger);
   const guard = new UwsBacklogs(limits, log);
+  // Before any publish: every publish passes through the guard.
   guard.install(app);
-  const published = withUwsPublish(io.adapter() as never, app);
-  io.adapter((context.adapterOverlay ? context.adapterOverlay(published) : published) as never);
+  return {
+    adapter: { wrap: (base) => withUwsPublish(base, app), deliversItself: true },
+    start: () => startUwsTransport(context, uws, app, guard, log),
+  };
+}
+
+async function startUwsTransport(
+  context: TransportContext,
+  uws: Uws,
+  app: UwsApp,
+  guard: UwsBacklogs,
+  log: SlowConsumerLog,
+): Promise<TransportHandle> {
+  const { io, options } = context;
+  const { host, port } = options.transport;
+  const limits = backlogLimits(options.transport);
+  const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
 
   // uWS's own limit is the hard limit: past it, uWS closes the socket inside the send that crossed it.
   const serverOptions = { ...options.socket.serverOptions, maxBackpressure: limits.hard };

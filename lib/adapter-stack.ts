@@ -1,0 +1,30 @@
+/**
+ * The adapter stack of one `$io`, composed in one place. Bottom to top:
+ * 1. the base: Socket.IO's in-memory adapter or, in a cluster, the Redis adapter (given to the `Server`
+ *    when it is created, before any namespace exists, so that no Redis adapter subscribes for nothing);
+ * 2. the transport's mixin (uWS: one native publish per room; node-http: room fan-out without a
+ *    de-duplication set);
+ * 3. in a cluster, when the mixin delivers without calling the base's `broadcast` (uWS), the cluster's
+ *    delivery overlay: it publishes each broadcast to Redis itself and hands broadcasts from other nodes
+ *    to the mixin (see `lib/cluster/redis-adapter.ts`).
+ *
+ * @module
+ */
+import type { AdapterConstructor } from "./adapter-types.ts";
+import type { RedisCluster } from "./cluster/redis-cluster.ts";
+import type { AdapterMixin } from "./transports/transport.ts";
+import type { IoServer } from "./types.ts";
+
+/** Installs the stack on `server`'s namespaces. Call before the transport accepts connections. */
+export function installAdapterStack(
+  server: IoServer,
+  transport: AdapterMixin,
+  cluster: RedisCluster | undefined,
+): void {
+  const base = server.adapter() as unknown as AdapterConstructor;
+  const withTransport = transport.wrap(base);
+  const stack = cluster && transport.deliversItself
+    ? cluster.overlay(withTransport)
+    : withTransport;
+  server.adapter(stack as never);
+}
