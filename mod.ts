@@ -23,11 +23,8 @@ export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts
 export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
 export type {
   AdapterType,
-  ConnectionLimitOptions,
   EntitySubscriptionOptions,
-  EventLimitOptions,
   IoOptions,
-  LimitOptions,
   MemoryAdapterOptions,
   RedisAdapterOptions,
   ResolvedIoOptions,
@@ -35,6 +32,14 @@ export type {
   TransportOptions,
   TransportType,
 } from "./lib/options.ts";
+
+export { LIMIT_DEFAULTS } from "./lib/limit-options.ts";
+export type {
+  ConnectionLimitOptions,
+  EventLimitOptions,
+  LimitOptions,
+  ResolvedLimits,
+} from "./lib/limit-options.ts";
 
 export { strapiPlugin } from "./lib/strapi/plugin.ts";
 export type { StrapiServerPlugin } from "./lib/strapi/plugin.ts";

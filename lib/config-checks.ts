@@ -29,6 +29,14 @@ export function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** `value` when it is an integer of at least `min`; otherwise a config error naming `key`. */
+export function integerAtLeast(value: unknown, min: number, key: string, what: string): number {
+  if (!Number.isInteger(value) || (value as number) < min) {
+    fail(key, min > 1 ? `${what}, at least ${min}` : what, value);
+  }
+  return value as number;
+}
+
 /** Throws unless `value` is a plain object (not null, not an array). */
 export function expectPlainObject(value: unknown, key: string): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

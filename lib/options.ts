@@ -6,7 +6,13 @@
  * @module
  */
 import type { ServerOptions } from "socket.io";
-import { expectKnownKeys, expectPlainObject, fail } from "./config-checks.ts";
+import { expectKnownKeys, expectPlainObject, fail, integerAtLeast } from "./config-checks.ts";
+import {
+  LIMIT_DEFAULTS,
+  type LimitOptions,
+  type ResolvedLimits,
+  resolveLimits,
+} from "./limit-options.ts";
 
 /** Which server carries Socket.IO. */
 export const TRANSPORT_TYPES = ["auto", "uws", "node-http"] as const;
@@ -112,53 +118,6 @@ export interface SocketOptions {
   serverOptions?: Partial<Omit<ServerOptions, "transports">>;
 }
 
-/** Client events of one socket: a token bucket, and a bound on the handlers it keeps busy. */
-export interface EventLimitOptions {
-  /** Client events per second a socket may send in the long run (the bucket's refill rate). @default 50 */
-  rate?: number;
-  /** Client events a socket may send at once (the bucket's size). @default 100 */
-  burst?: number;
-  /**
-   * Refused events in a row (none accepted in between) after which the socket is disconnected with a
-   * reason: sustained abuse, far over the limit.
-   * @default 1000
-   */
-  disconnectAfter?: number;
-  /** Client events of one socket whose handlers (database lookups included) may run at once. @default 8 */
-  maxPending?: number;
-}
-
-/** Connections: caps per node and per identity, checked at the handshake. */
-export interface ConnectionLimitOptions {
-  /** Connections this node accepts. @default 50000 */
-  maxPerNode?: number;
-  /** Connections from one IP address. @default 500 */
-  maxPerAddress?: number;
-  /** Connections of one user (users-permissions JWT). @default 50 */
-  maxPerUser?: number;
-  /** Connections of one API token. @default 1000 */
-  maxPerToken?: number;
-  /**
-   * Take the client's address from the first `X-Forwarded-For` entry (behind a reverse proxy or load
-   * balancer you run); otherwise the peer address is used.
-   * @default false
-   */
-  trustProxy?: boolean;
-}
-
-/** Bounds on everything a client can cause (see the README's "Limits and abuse"). */
-export interface LimitOptions {
-  events?: EventLimitOptions;
-  connections?: ConnectionLimitOptions;
-  /**
-   * Largest WebSocket message or long-polling request body a client may send, in bytes (Socket.IO's
-   * `maxHttpBufferSize`). A larger WebSocket message closes that connection; a larger long-polling body
-   * is answered 413.
-   * @default 1000000
-   */
-  maxPayload?: number;
-}
-
 /** Everything `createSocketIO()` and the Strapi plugin accept. Every key is optional. */
 export interface IoOptions {
   /** Where and how Socket.IO is served. */
@@ -200,11 +159,7 @@ export interface ResolvedIoOptions {
     allowedContentTypes: readonly string[] | null;
   };
   adapter: MemoryAdapterOptions | ResolvedRedisOptions;
-  limits: {
-    events: Required<EventLimitOptions>;
-    connections: Required<ConnectionLimitOptions>;
-    maxPayload: number;
-  };
+  limits: ResolvedLimits;
 }
 
 /** The defaults, in one place. */
@@ -228,17 +183,7 @@ export const DEFAULTS = {
     heartbeatInterval: 5000,
     allowDegraded: false,
   },
-  limits: {
-    events: { rate: 50, burst: 100, disconnectAfter: 1000, maxPending: 8 },
-    connections: {
-      maxPerNode: 50_000,
-      maxPerAddress: 500,
-      maxPerUser: 50,
-      maxPerToken: 1000,
-      trustProxy: false,
-    },
-    maxPayload: 1_000_000,
-  },
+  limits: LIMIT_DEFAULTS,
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -377,91 +322,6 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     adapter,
     limits,
   };
-}
-
-function resolveLimits(limits: LimitOptions): ResolvedIoOptions["limits"] {
-  expectPlainObject(limits, "limits");
-  expectKnownKeys(limits, Object.keys(DEFAULTS.limits), "limits");
-  const events = limits.events ?? {};
-  expectPlainObject(events, "limits.events");
-  expectKnownKeys(events, Object.keys(DEFAULTS.limits.events), "limits.events");
-  const connections = limits.connections ?? {};
-  expectPlainObject(connections, "limits.connections");
-  expectKnownKeys(connections, Object.keys(DEFAULTS.limits.connections), "limits.connections");
-  const eventDefaults = DEFAULTS.limits.events;
-  const connectionDefaults = DEFAULTS.limits.connections;
-  const rate = events.rate ?? eventDefaults.rate;
-  if (typeof rate !== "number" || !Number.isFinite(rate) || rate <= 0) {
-    fail("limits.events.rate", "a positive number of events per second", rate);
-  }
-  const trustProxy = connections.trustProxy ?? connectionDefaults.trustProxy;
-  if (typeof trustProxy !== "boolean") {
-    fail("limits.connections.trustProxy", "a boolean", trustProxy);
-  }
-  return {
-    events: {
-      rate,
-      burst: integerAtLeast(
-        events.burst ?? eventDefaults.burst,
-        1,
-        "limits.events.burst",
-        "a positive integer",
-      ),
-      disconnectAfter: integerAtLeast(
-        events.disconnectAfter ?? eventDefaults.disconnectAfter,
-        1,
-        "limits.events.disconnectAfter",
-        "a positive integer",
-      ),
-      maxPending: integerAtLeast(
-        events.maxPending ?? eventDefaults.maxPending,
-        1,
-        "limits.events.maxPending",
-        "a positive integer",
-      ),
-    },
-    connections: {
-      maxPerNode: integerAtLeast(
-        connections.maxPerNode ?? connectionDefaults.maxPerNode,
-        1,
-        "limits.connections.maxPerNode",
-        "a positive integer",
-      ),
-      maxPerAddress: integerAtLeast(
-        connections.maxPerAddress ?? connectionDefaults.maxPerAddress,
-        1,
-        "limits.connections.maxPerAddress",
-        "a positive integer",
-      ),
-      maxPerUser: integerAtLeast(
-        connections.maxPerUser ?? connectionDefaults.maxPerUser,
-        1,
-        "limits.connections.maxPerUser",
-        "a positive integer",
-      ),
-      maxPerToken: integerAtLeast(
-        connections.maxPerToken ?? connectionDefaults.maxPerToken,
-        1,
-        "limits.connections.maxPerToken",
-        "a positive integer",
-      ),
-      trustProxy,
-    },
-    maxPayload: integerAtLeast(
-      limits.maxPayload ?? DEFAULTS.limits.maxPayload,
-      1024,
-      "limits.maxPayload",
-      "an integer number of bytes",
-    ),
-  };
-}
-
-/** `value` when it is an integer of at least `min`; otherwise a config error naming `key`. */
-function integerAtLeast(value: unknown, min: number, key: string, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < min) {
-    fail(key, min > 1 ? `${what}, at least ${min}` : what, value);
-  }
-  return value as number;
 }
 
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
