@@ -68,8 +68,8 @@ export function loadUws(): Promise<UwsAvailability> {
 }
 
 /**
- * Prepares Socket.IO on a uWS App (its adapter mixin publishes each room natively through that App); `start()`
- * listens on `transport.host`/`transport.port`.
+ * Prepares Socket.IO on a uWS App (its adapter mixin publishes each room natively through that App);
+ * `start()` listens on `transport.host`/`transport.port`.
  */
 export async function prepareUwsTransport(context: TransportContext): Promise<PreparedTransport> {
   const loaded = await loadUws();
@@ -83,20 +83,25 @@ export async function prepareUwsTransport(context: TransportContext): Promise<Pr
   guard.install(app);
   return {
     adapter: { wrap: (base) => withUwsPublish(base, app), deliversItself: true },
-    start: () => startUwsTransport(context, uws, app, guard, log),
+    start: () => startUwsTransport(context, { uws, app, limits, log, guard }),
   };
+}
+
+/** What {@link prepareUwsTransport} made and `start()` goes on with. */
+interface UwsParts {
+  uws: Uws;
+  app: UwsApp;
+  limits: BacklogLimits;
+  log: SlowConsumerLog;
+  guard: UwsBacklogs;
 }
 
 async function startUwsTransport(
   context: TransportContext,
-  uws: Uws,
-  app: UwsApp,
-  guard: UwsBacklogs,
-  log: SlowConsumerLog,
+  { uws, app, limits, log, guard }: UwsParts,
 ): Promise<TransportHandle> {
   const { io, options } = context;
   const { host, port } = options.transport;
-  const limits = backlogLimits(options.transport);
   const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
 
   // uWS's own limit is the hard limit: past it, uWS closes the socket inside the send that crossed it.
