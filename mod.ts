@@ -16,7 +16,8 @@
  * @module
  */
 
-export { createSocketIO, StrapiIO } from "./lib/io.ts";
+export { createSocketIO } from "./lib/create-socket-io.ts";
+export { StrapiIO } from "./lib/io.ts";
 export type { SocketIORuntime } from "./lib/io.ts";
 export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts";
 

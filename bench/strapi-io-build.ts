@@ -9,10 +9,10 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-type IoModule = typeof import("../lib/io.ts");
+type IoModule = typeof import("../lib/create-socket-io.ts");
 
 export async function loadStrapiIo(): Promise<IoModule> {
-  const built = new URL("../dist/lib/io.js", import.meta.url);
+  const built = new URL("../dist/lib/create-socket-io.js", import.meta.url);
   if (!existsSync(fileURLToPath(built))) {
     throw new Error("bench: dist/ is missing; run `npm run build` (npm run bench does)");
   }

@@ -6,19 +6,13 @@
  * @module
  */
 import type { Server as HttpServer } from "node:http";
-import { Server } from "socket.io";
-import {
-  type AccessPolicy,
-  HandshakeError,
-  openAccessPolicy,
-  type Reach,
-} from "./access-policy.ts";
+import { type AccessPolicy, HandshakeError, type Reach } from "./access-policy.ts";
 import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
-import { consoleLogger, errorMessage, type Logger } from "./logger.ts";
-import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
+import { errorMessage, type Logger } from "./logger.ts";
+import type { ResolvedIoOptions } from "./options.ts";
 import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
@@ -79,71 +73,7 @@ export interface SocketIORuntime {
 /** Default reason sent with `strapi-io:disconnect` when `disconnectSocket()` is called without one. */
 const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
 
-/**
- * Creates the Socket.IO server, starts the configured transport and returns `$io`.
- *
- * @example
- * ```ts
- * import { createSocketIO } from "strapi-io";
- * const io = await createSocketIO({ transport: { type: "uws", port: 0 } });
- * console.log(`clients connect to port ${io.port}`);
- * await io.raw({ event: "hello", data: { at: Date.now() } });
- * await io.close();
- * ```
- */
-export function createSocketIO(
-  options: IoOptions = {},
-  runtime: SocketIORuntime = {},
-): Promise<StrapiIO> {
-  return startSocketIO(resolveOptions(options), runtime);
-}
-
-/** {@link createSocketIO} for options already resolved: prepare, run `init`, start. */
-async function startSocketIO(
-  resolved: ResolvedIoOptions,
-  runtime: SocketIORuntime = {},
-): Promise<StrapiIO> {
-  const io = await prepareSocketIO(resolved, runtime);
-  try {
-    await runtime.init?.(io);
-    await io.start(runtime);
-    return io;
-  } catch (error) {
-    await io.close();
-    throw error;
-  }
-}
-
-/**
- * @internal Builds `$io` — the Socket.IO server and, in a cluster, this node's Redis membership — without
- * accepting connections yet: `start()` opens the transport. Between the two, the caller can build what
- * needs `$io` and must exist before the first socket connects (the plugin's sessions and client events).
- */
-export async function prepareSocketIO(
-  resolved: ResolvedIoOptions,
-  runtime: Pick<SocketIORuntime, "logger" | "policy"> = {},
-): Promise<StrapiIO> {
-  const logger = runtime.logger ?? consoleLogger();
-  // Loaded only when configured: the Redis client is a Node package the core must not need (Deno).
-  const cluster = resolved.adapter.type === "redis"
-    ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger)
-    : undefined;
-  try {
-    // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
-    const server: IoServer = new Server(
-      cluster
-        ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never }
-        : resolved.socket.serverOptions,
-    );
-    return new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, cluster);
-  } catch (error) {
-    cluster?.leave();
-    await cluster?.close();
-    throw error;
-  }
-}
-
-/** `strapi.$io`: see {@link SocketIO} for the contract. Created by {@link createSocketIO}. */
+/** `strapi.$io`: see {@link SocketIO} for the contract. Created by `createSocketIO()` (create-socket-io.ts). */
 export class StrapiIO implements SocketIO {
   readonly #server: IoServer;
   readonly #namespaces: NamespaceSet;
@@ -156,7 +86,7 @@ export class StrapiIO implements SocketIO {
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
 
-  /** @internal Use {@link createSocketIO}. */
+  /** @internal Use `createSocketIO()`. */
   constructor(
     server: IoServer,
     options: ResolvedIoOptions,
@@ -220,7 +150,7 @@ export class StrapiIO implements SocketIO {
 
   /**
    * @internal Opens the transport: from here on clients connect, and each connected socket is handed to
-   * `onConnection`. Called once, by {@link createSocketIO} or after {@link prepareSocketIO}.
+   * `onConnection`. Called once, by `createSocketIO()` or after `prepareSocketIO()`.
    */
   async start(
     { httpServer, onConnection, onClusterReconnect }: Pick<

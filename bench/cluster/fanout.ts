@@ -44,7 +44,7 @@ type Message = Record<string, any>;
 
 /** A `$io` node: emits bursts on request. */
 async function runNode(options: unknown): Promise<void> {
-  const { createSocketIO } = await import("../../lib/io.ts");
+  const { createSocketIO } = await import("../../lib/create-socket-io.ts");
   const quiet = {
     debug() {},
     info() {},

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { prepareSocketIO, type StrapiIO } from "../io.ts";
+import { prepareSocketIO } from "../create-socket-io.ts";
+import type { StrapiIO } from "../io.ts";
 import { errorMessage } from "../logger.ts";
 import { fail } from "../config-checks.ts";
 import { reachesOtherNodes } from "../namespace-set.ts";

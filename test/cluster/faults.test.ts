@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createSocketIO } from "../../lib/io.ts";
+import { createSocketIO } from "../../lib/create-socket-io.ts";
 import type { EntitySubscriptionResult, SocketInfo } from "../../lib/types.ts";
 import {
   clientPool,

@@ -10,7 +10,7 @@
 // Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
 // deno-lint-ignore-file no-explicit-any
 import type { AccessPolicy } from "../../lib/access-policy.ts";
-import { createSocketIO } from "../../lib/io.ts";
+import { createSocketIO } from "../../lib/create-socket-io.ts";
 import type { IoSocket } from "../../lib/types.ts";
 
 const lines: Array<{ level: string; message: string }> = [];

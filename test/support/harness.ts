@@ -8,7 +8,8 @@ import {
   type Socket as ClientSocket,
   type SocketOptions,
 } from "socket.io-client";
-import { createSocketIO, type SocketIORuntime, type StrapiIO } from "../../lib/io.ts";
+import { createSocketIO } from "../../lib/create-socket-io.ts";
+import type { SocketIORuntime, StrapiIO } from "../../lib/io.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { IoOptions } from "../../lib/options.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";

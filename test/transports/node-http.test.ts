@@ -6,7 +6,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
-import { createSocketIO, type StrapiIO } from "../../lib/io.ts";
+import { createSocketIO } from "../../lib/create-socket-io.ts";
+import type { StrapiIO } from "../../lib/io.ts";
 import { nextEvent, recordingLogger } from "../support/harness.ts";
 import { io as connect } from "socket.io-client";
 

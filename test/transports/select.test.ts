@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { recordingLogger, startHarness } from "../support/harness.ts";
-import { createSocketIO } from "../../lib/io.ts";
+import { createSocketIO } from "../../lib/create-socket-io.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -29,7 +29,7 @@ describe("transport 'auto'", () => {
 
   it("falls back to node-http when only uWS's pure-JS fallback would load, and says why", async () => {
     const script = `
-      import { createSocketIO } from "./lib/io.ts";
+      import { createSocketIO } from "./lib/create-socket-io.ts";
       const io = await createSocketIO({ transport: { port: 0, host: "127.0.0.1" } });
       console.log("TRANSPORT=" + io.transport);
       await io.close();`;
@@ -45,7 +45,7 @@ describe("transport 'auto'", () => {
 
   it("'uws' configured explicitly fails loudly when uWS is unavailable (no silent fallback)", async () => {
     const script = `
-      import { createSocketIO } from "./lib/io.ts";
+      import { createSocketIO } from "./lib/create-socket-io.ts";
       try { await createSocketIO({ transport: { type: "uws", port: 0 } }); console.log("STARTED"); }
       catch (error) { console.log("ERROR=" + error.message); }`;
     const output = await new Promise<string>((resolve, reject) =>
