@@ -57,7 +57,8 @@ async function sendPaced(
 for (const transport of TRANSPORTS) {
   describe(`slow consumers over ${transport}`, { timeout: 30_000 }, () => {
     it("disconnects a reader whose backlog stays over maxBackpressure for drainTimeout, with 1013 and the reason, after what was queued before; nothing more needs to be sent", async () => {
-      const { h, logger } = await start(transport, { transport: { drainTimeout: 300 } }); // maxBackpressure 1 MiB
+      // maxBackpressure 1 MiB; a drainTimeout with room for the healthy reader on a loaded machine.
+      const { h, logger } = await start(transport, { transport: { drainTimeout: 1000 } });
       try {
         const slow = await connectPausable(h.url);
         const healthy = await h.client();
@@ -207,7 +208,7 @@ for (const transport of TRANSPORTS) {
 
     it("closes a long-polling client that stops polling once its backlog stays over maxBackpressure for drainTimeout", async () => {
       const { h } = await start(transport, {
-        transport: { maxBackpressure: 64 * KiB, drainTimeout: 500 },
+        transport: { maxBackpressure: 64 * KiB, drainTimeout: 2000 },
       });
       try {
         const stalled = await openPolling(h.url);
