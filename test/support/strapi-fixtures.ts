@@ -6,6 +6,7 @@
 // Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
 // deno-lint-ignore-file no-explicit-any
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
+import { until } from "./harness.ts";
 import type { BootedStrapi } from "./strapi.ts";
 
 const ROLE = "plugin::users-permissions.role";
@@ -146,14 +147,10 @@ export function socketsFor(app: BootedStrapi) {
 }
 
 /** Resolves once `check()` is true, polling; rejects with `what` after `ms`. */
-export async function eventually(
+export function eventually(
   check: () => boolean | Promise<boolean>,
   what: string,
   ms = 3000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return until(check, what, ms);
 }

@@ -7,7 +7,7 @@ import {
   BACKPRESSURE_CLOSE_CODE,
   BACKPRESSURE_CLOSE_REASON,
 } from "../../lib/transports/backpressure.ts";
-import { type Harness, startHarness } from "../support/harness.ts";
+import { type Harness, startHarness, until } from "../support/harness.ts";
 
 /** The `ws` WebSocket under a socket.io-client connection (Node), to pause its reads. */
 function rawSocketOf(
@@ -56,7 +56,7 @@ describe("uws transport: slow consumers", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     // The guard re-checks by itself while a backlog is over the limit: nothing more needs to be sent.
-    await waitFor(() => h.io.stats().backpressureDisconnects > 0);
+    await until(() => h.io.stats().backpressureDisconnects > 0, "the slow client is disconnected");
     assert.equal(h.io.stats().backpressureDisconnects, 1, "the slow client is counted once");
     rawSocketOf(slow).resume();
 
@@ -69,15 +69,8 @@ describe("uws transport: slow consumers", () => {
       `slow client read what was queued before the close (${slowReceived}/${sent})`,
     );
 
-    await waitFor(() => healthyReceived === sent);
+    await until(() => healthyReceived === sent, "the healthy client has every message");
     assert.equal(healthyReceived, sent, "a client that keeps reading receives every message");
     assert.equal(h.io.stats().backpressureDisconnects, 1);
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
