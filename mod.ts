@@ -18,7 +18,7 @@
 
 export { createSocketIO } from "./lib/create-socket-io.ts";
 export { StrapiIO } from "./lib/io.ts";
-export type { SocketIORuntime } from "./lib/io.ts";
+export type { IoStats, SocketIORuntime } from "./lib/io.ts";
 export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts";
 
 export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";
@@ -41,6 +41,9 @@ export type {
   LimitOptions,
   ResolvedLimits,
 } from "./lib/limit-options.ts";
+
+export { RECOVERY_DEFAULTS } from "./lib/recovery/recovery-options.ts";
+export type { RecoveryOptions, ResolvedRecovery } from "./lib/recovery/recovery-options.ts";
 
 export { strapiPlugin } from "./lib/strapi/plugin.ts";
 export type { StrapiServerPlugin } from "./lib/strapi/plugin.ts";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Server } from "socket.io";
+import { Server, type ServerOptions } from "socket.io";
+import { Adapter } from "socket.io-adapter";
 import { openAccessPolicy } from "./access-policy.ts";
 import { type SocketIORuntime, StrapiIO } from "./io.ts";
 import { consoleLogger } from "./logger.ts";
@@ -46,6 +47,27 @@ async function startSocketIO(
   }
 }
 
+/** The Socket.IO server options behind `resolved`: its base adapter, and recovery's hooks when it is on. */
+function serverOptionsOf(
+  resolved: ResolvedIoOptions,
+  clusterAdapter: unknown,
+): Partial<ServerOptions> {
+  const options: Partial<ServerOptions> = { ...resolved.socket.serverOptions };
+  // Set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
+  if (clusterAdapter) options.adapter = clusterAdapter as never;
+  if (resolved.recovery.enabled) {
+    // Makes Socket.IO issue session ids, keep sessions of recoverable disconnects and send every
+    // `socket.emit()` through the adapter (so it gets an offset). The adapter is named, or Socket.IO would
+    // pick its own session-aware one; restoring and the middleware bypass stay strapi-io's (recovery.ts).
+    options.adapter ??= Adapter as never;
+    options.connectionStateRecovery = {
+      maxDisconnectionDuration: resolved.recovery.window,
+      skipMiddlewares: false,
+    };
+  }
+  return options;
+}
+
 /**
  * @internal Builds `$io` — the Socket.IO server and, in a cluster, this node's Redis membership — without
  * accepting connections yet: `start()` opens the transport. Between the two, the caller can build what
@@ -61,12 +83,7 @@ export async function prepareSocketIO(
     ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger)
     : undefined;
   try {
-    // The adapter is set before any namespace exists: a Redis adapter replaced later would have subscribed for nothing.
-    const server: IoServer = new Server(
-      cluster
-        ? { ...resolved.socket.serverOptions, adapter: cluster.adapter as never }
-        : resolved.socket.serverOptions,
-    );
+    const server: IoServer = new Server(serverOptionsOf(resolved, cluster?.adapter));
     return new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, cluster);
   } catch (error) {
     cluster?.leave();

@@ -16,6 +16,7 @@ import type { ResolvedIoOptions } from "./options.ts";
 import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
+import { Recovery } from "./recovery/recovery.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
   createNamespaceSet,
@@ -70,6 +71,12 @@ export interface SocketIORuntime {
   onClusterReconnect?: () => void;
 }
 
+/** What `$io.stats()` reports. */
+export interface IoStats extends TransportStats {
+  /** With `recovery` on: events (and access marks) kept for replay, and sessions of sockets away. */
+  recovery?: { events: number; sessions: number };
+}
+
 /** Default reason sent with `strapi-io:disconnect` when `disconnectSocket()` is called without one. */
 const DEFAULT_DISCONNECT_REASON = "disconnected by the server";
 
@@ -83,6 +90,7 @@ export class StrapiIO implements SocketIO {
   readonly #cluster: RedisCluster | undefined;
   readonly #connectionLimits: ConnectionLimits;
   readonly #options: ResolvedIoOptions;
+  readonly #recovery: Recovery | undefined;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
 
@@ -118,6 +126,8 @@ export class StrapiIO implements SocketIO {
       limits.releasePrincipal(this);
     };
     this.#connectionLimits = limits;
+    const recovery = options.recovery.enabled ? newRecovery(options, logger) : undefined;
+    this.#recovery = recovery;
     for (const namespace of this.#namespaces.all) {
       namespace.use((socket, next) => {
         const refused = limits.admit(socket);
@@ -126,7 +136,10 @@ export class StrapiIO implements SocketIO {
           () => {
             // Socket.IO adds the socket to its connection before any other packet is read: no gap.
             limits.settled(socket);
-            next(limits.admitPrincipal(socket));
+            const refused = limits.admitPrincipal(socket);
+            // Last: resuming a session gives the socket that session's id.
+            if (!refused) recovery?.resume(socket);
+            next(refused);
           },
           (error) => {
             limits.settled(socket);
@@ -138,6 +151,10 @@ export class StrapiIO implements SocketIO {
         logger.debug(
           `socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`,
         );
+        // First, in the turn of the CONNECT reply: a resumed socket gets what it missed before anything newer.
+        recovery?.restore(socket);
+        // Joined only now (not at the handshake): no broadcast reaches a socket before its CONNECT reply.
+        if (socket.data.audience !== undefined) socket.join(audienceRoom(socket.data.audience));
         if (socket.data.principal) socket.once("disconnect", releasePrincipal);
         guard.install(socket);
         this.#entities.attach(socket);
@@ -168,7 +185,7 @@ export class StrapiIO implements SocketIO {
         logger: this.#logger,
         httpServer,
       });
-      installAdapterStack(this.#server, transport.adapter, this.#cluster);
+      installAdapterStack(this.#server, transport.adapter, this.#cluster, this.#recovery);
       this.#transport = await transport.start();
     } catch (error) {
       // A transport that failed after binding an engine leaves connections to end; one that failed before has none.
@@ -198,9 +215,11 @@ export class StrapiIO implements SocketIO {
     return this.#requireTransport().port;
   }
 
-  /** Transport counters (slow clients disconnected, …). */
-  stats(): TransportStats {
-    return this.#requireTransport().stats();
+  /** Counters: the transport's (slow clients disconnected) and, with `recovery` on, what it holds now. */
+  stats(): IoStats {
+    const stats: IoStats = this.#requireTransport().stats();
+    if (this.#recovery) stats.recovery = this.#recovery.size;
+    return stats;
   }
 
   async emit(options: EmitOptions): Promise<void> {
@@ -215,7 +234,7 @@ export class StrapiIO implements SocketIO {
       event,
       schema,
       data,
-      reachOf(this.#namespaces),
+      reachOf(this.#namespaces, this.#recovery),
     );
     for (const { to, followers, payload } of deliveries) {
       if (to === "everyone") main.emit(eventName, payload);
@@ -344,12 +363,21 @@ export class StrapiIO implements SocketIO {
     this.#connectionLimits.detach();
     await this.#transport?.close();
     await this.#cluster?.close();
+    this.#recovery?.close();
+  }
+
+  /**
+   * @internal What some role or token may read changed (the plugin calls this for each committed change):
+   * a client away since before it replays nothing and refetches (its missed copies were sanitized under
+   * the old rules).
+   */
+  accessChanged(): void {
+    this.#recovery?.accessChanged();
   }
 
   async #identify(socket: IoSocket): Promise<void> {
     const identity = await this.#policy.identify(socket);
     socket.data = { ...identity, entitySubscriptions: [] };
-    if (identity.audience !== undefined) await socket.join(audienceRoom(identity.audience));
   }
 
   #requireTransport(): TransportHandle {
@@ -366,10 +394,27 @@ function disconnectWithNotice(socket: IoSocket, reason: string): void {
   socket.disconnect(true);
 }
 
-/** Which rooms can have receivers: those with a member here in any served namespace, unless the adapter reaches other nodes. */
-function reachOf(namespaces: NamespaceSet): Reach {
+/**
+ * Which rooms can have receivers: those with a member here in any served namespace or with a socket away
+ * that may recover, unless the adapter reaches other nodes.
+ */
+function reachOf(namespaces: NamespaceSet, recovery: Recovery | undefined): Reach {
   if (reachesOtherNodes(namespaces.main)) return { has: () => true };
-  return { has: (room) => namespaces.all.some((namespace) => namespace.adapter.rooms.has(room)) };
+  return {
+    has: (room) =>
+      namespaces.all.some((namespace) => namespace.adapter.rooms.has(room)) ||
+      recovery?.awayIn(room) === true,
+  };
+}
+
+/** The node's replay stream and sessions, sized by the options. */
+function newRecovery(options: ResolvedIoOptions, logger: Logger): Recovery {
+  const { pingInterval, pingTimeout } = options.socket.serverOptions;
+  return new Recovery(options.recovery, {
+    maxSessions: options.limits.connections.maxPerNode,
+    // Engine.IO's defaults when unset.
+    detectionDelay: (pingInterval ?? 25_000) + (pingTimeout ?? 20_000),
+  }, logger);
 }
 
 /** Emits to the sockets of `namespace` in any of `rooms` and in none of `except`. */

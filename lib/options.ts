@@ -13,6 +13,12 @@ import {
   type ResolvedLimits,
   resolveLimits,
 } from "./limit-options.ts";
+import {
+  RECOVERY_DEFAULTS,
+  type RecoveryOptions,
+  type ResolvedRecovery,
+  resolveRecovery,
+} from "./recovery/recovery-options.ts";
 
 /** Which server carries Socket.IO. */
 export const TRANSPORT_TYPES = ["auto", "uws", "node-http"] as const;
@@ -132,6 +138,8 @@ export interface IoOptions {
   adapter?: MemoryAdapterOptions | RedisAdapterOptions;
   /** Bounds on what one client can cause: events, connections, payload size. */
   limits?: LimitOptions;
+  /** Replaying what a client missed while its connection was down. */
+  recovery?: RecoveryOptions;
 }
 
 /** Redis adapter options with every default applied. */
@@ -145,6 +153,7 @@ export const CORE_KEYS = [
   "entitySubscriptions",
   "adapter",
   "limits",
+  "recovery",
 ] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
@@ -160,6 +169,7 @@ export interface ResolvedIoOptions {
   };
   adapter: MemoryAdapterOptions | ResolvedRedisOptions;
   limits: ResolvedLimits;
+  recovery: ResolvedRecovery;
 }
 
 /** The defaults, in one place. */
@@ -184,6 +194,7 @@ export const DEFAULTS = {
     allowDegraded: false,
   },
   limits: LIMIT_DEFAULTS,
+  recovery: RECOVERY_DEFAULTS,
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -297,15 +308,16 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
       "an adapter",
     );
   }
-  if (adapter.type === "redis" && serverOptions.connectionStateRecovery !== undefined) {
-    // Socket.IO would accept it and never recover a session: the pub/sub adapter stores no packets.
+  if ("connectionStateRecovery" in serverOptions) {
+    // Socket.IO's own recovery restores a session before any middleware runs: never with strapi-io's.
     fail(
       "socket.serverOptions.connectionStateRecovery",
-      "unset when 'adapter.type' is 'redis' (the Redis pub/sub adapter keeps no packets to replay)",
-      "an object",
+      "unset (use 'recovery')",
+      serverOptions.connectionStateRecovery,
     );
   }
   const limits = resolveLimits(options.limits ?? {});
+  const recovery = resolveRecovery(options.recovery ?? {});
 
   return {
     transport: { type, host, port, polling, maxBackpressure, drainTimeout, maxMessageSize },
@@ -321,6 +333,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     entitySubscriptions: { enabled, maxPerSocket, allowedContentTypes: allowed },
     adapter,
     limits,
+    recovery,
   };
 }
 

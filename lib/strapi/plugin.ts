@@ -90,6 +90,9 @@ export const strapiPlugin: StrapiServerPlugin = {
       // Logins and logouts change no role or token: the cached audiences stay valid.
       changed: (change) => {
         if (change !== "sessions") audiences.invalidate();
+        // What a role or token may read changed: clients away replay nothing sanitized before. (A user
+        // moved to another role, blocked or deleted is caught when it reconnects: it authenticates again.)
+        if (change === "permissions" || change === "tokens") io.accessChanged();
       },
       settled: recheck,
     });

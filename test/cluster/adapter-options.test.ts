@@ -96,18 +96,17 @@ describe("resolveOptions() → adapter", () => {
     );
   });
 
-  it("rejects connectionStateRecovery next to the Redis adapter, which could never recover a session", () => {
-    assert.throws(
-      () =>
-        resolveOptions({
-          adapter: { type: "redis" },
-          socket: { serverOptions: { connectionStateRecovery: {} } },
-        }),
-      {
-        message:
-          /'socket\.serverOptions\.connectionStateRecovery' must be unset when 'adapter\.type' is 'redis'/,
-      },
-    );
+  it("rejects Socket.IO's own connectionStateRecovery, with or without Redis: 'recovery' replaces it", () => {
+    for (const adapter of [{ type: "redis" as const }, { type: "memory" as const }]) {
+      assert.throws(
+        () =>
+          resolveOptions({ adapter, socket: { serverOptions: { connectionStateRecovery: {} } } }),
+        {
+          message:
+            /'socket\.serverOptions\.connectionStateRecovery' must be unset \(use 'recovery'\)/,
+        },
+      );
+    }
   });
 
   it("the plugin's config validator applies the same rules", () => {

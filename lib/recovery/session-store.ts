@@ -1,0 +1,90 @@
+/**
+ * The sessions of sockets that lost their connection and may still come back: what a recovered socket
+ * gets back (its id, rooms and `socket.data`) and where its replay starts. Each is taken at most once,
+ * expires `window` ms after the disconnect, and the oldest goes first past `maxSessions` (so churning
+ * connections cost memory up to a bound, never in proportion to their rate).
+ *
+ * It also answers which rooms have a member away: `emit()` must still sanitize and send to an audience
+ * whose only sockets are away, or those would have nothing to replay.
+ *
+ * @module
+ */
+import type { Room } from "socket.io-adapter";
+import type { SocketData } from "../types.ts";
+
+/** A socket away, as it was when it lost its connection. */
+export interface AwaySession {
+  readonly pid: string;
+  readonly sid: string;
+  readonly nsp: string;
+  readonly rooms: readonly Room[];
+  readonly data: SocketData;
+  /** The client has every event for it up to this stream position, whatever offset it sends. */
+  readonly since: number;
+  readonly expiresAt: number;
+}
+
+/** Sessions of sockets away, by session id. */
+export class SessionStore {
+  readonly #maxSessions: number;
+  /** In the order they were saved, which is also the order they expire in. */
+  readonly #sessions = new Map<string, AwaySession>();
+  /** How many sessions are in each room. */
+  readonly #rooms = new Map<Room, number>();
+
+  constructor(maxSessions: number) {
+    this.#maxSessions = maxSessions;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  save(session: AwaySession, now: number): void {
+    this.expire(now);
+    this.#delete(session.pid);
+    if (this.#sessions.size >= this.#maxSessions) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#delete(oldest);
+    }
+    this.#sessions.set(session.pid, session);
+    for (const room of session.rooms) this.#rooms.set(room, (this.#rooms.get(room) ?? 0) + 1);
+  }
+
+  /** Removes and returns the session `pid` if it has not expired. */
+  take(pid: string, now: number): AwaySession | undefined {
+    this.expire(now);
+    const session = this.#sessions.get(pid);
+    if (session) this.#delete(pid);
+    return session;
+  }
+
+  /** Whether a session away is in `room`. */
+  inRoom(room: Room): boolean {
+    return this.#rooms.has(room);
+  }
+
+  /** Drops the sessions expired at `now`. */
+  expire(now: number): void {
+    for (const session of this.#sessions.values()) {
+      if (session.expiresAt > now) return;
+      this.#delete(session.pid);
+    }
+  }
+
+  clear(): void {
+    this.#sessions.clear();
+    this.#rooms.clear();
+  }
+
+  #delete(pid: string): void {
+    const session = this.#sessions.get(pid);
+    if (!session) return;
+    this.#sessions.delete(pid);
+    for (const room of session.rooms) {
+      const count = (this.#rooms.get(room) ?? 1) - 1;
+      if (count > 0) this.#rooms.set(room, count);
+      else this.#rooms.delete(room);
+    }
+  }
+}
