@@ -31,7 +31,7 @@ export function installAdapterStack(
   const delivering = transport.wrap(base);
   const recording = recovery ? withRecovery(delivering, recovery) : delivering;
   const stack = cluster && (transport.deliversItself || recovery)
-    ? cluster.overlay(recording)
+    ? cluster.overlay(recording, recovery && ((room) => recovery.awayIn(room)))
     : recording;
   server.adapter(stack as never);
 }

@@ -126,8 +126,12 @@ export class StrapiIO implements SocketIO {
       limits.releasePrincipal(this);
     };
     this.#connectionLimits = limits;
-    const recovery = options.recovery.enabled ? newRecovery(options, logger) : undefined;
+    const recovery = options.recovery.enabled
+      ? newRecovery(options, logger, this.#namespaces)
+      : undefined;
     this.#recovery = recovery;
+    // What other nodes sent during a Redis outage never arrived: no replay may span it.
+    if (recovery) cluster?.onReconnect(() => recovery.messagesLost());
     for (const namespace of this.#namespaces.all) {
       namespace.use((socket, next) => {
         const refused = limits.admit(socket);
@@ -408,12 +412,18 @@ function reachOf(namespaces: NamespaceSet, recovery: Recovery | undefined): Reac
 }
 
 /** The node's replay stream and sessions, sized by the options. */
-function newRecovery(options: ResolvedIoOptions, logger: Logger): Recovery {
+function newRecovery(
+  options: ResolvedIoOptions,
+  logger: Logger,
+  namespaces: NamespaceSet,
+): Recovery {
   const { pingInterval, pingTimeout } = options.socket.serverOptions;
+  const cluster = namespaces.cluster;
   return new Recovery(options.recovery, {
     maxSessions: options.limits.connections.maxPerNode,
     // Engine.IO's defaults when unset.
     detectionDelay: (pingInterval ?? 25_000) + (pingTimeout ?? 20_000),
+    complete: cluster && (() => cluster.connected),
   }, logger);
 }
 

@@ -129,9 +129,14 @@ function guardListeners(adapter: RedisAdapterInternals, logger: Logger): void {
 /**
  * Stacks cluster delivery above an adapter class that wraps the Redis adapter (the uWS publish mixin):
  * every broadcast is published to Redis here, then delivered locally by `Base` as a `local` broadcast;
- * broadcasts from other nodes are delivered locally the same way.
+ * broadcasts from other nodes are delivered locally the same way. `awayIn(room)` says whether a socket
+ * away from this node (recovery) is in `room`: broadcasts to it are delivered here, to be replayed.
  */
-export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logger: Logger): T {
+export function withClusterDelivery<T extends AdapterConstructor>(
+  Base: T,
+  logger: Logger,
+  awayIn: (room: string) => boolean = () => false,
+): T {
   return class ClusterDeliveryAdapter extends Base {
     /** How this node's own broadcasts start on the wire (msgpack: array of 3, then the uid string). */
     #ownPrefix: Uint8Array | undefined;
@@ -150,7 +155,8 @@ export function withClusterDelivery<T extends AdapterConstructor>(Base: T, logge
       const name = channel.toString();
       if (!name.startsWith(self.channel)) return;
       const room = name.slice(self.channel.length, -1);
-      if (room !== "" && !self.hasRoom(room)) return; // nobody here is in that room
+      // Nobody here is in that room, nor away from this node with a session to resume.
+      if (room !== "" && !self.hasRoom(room) && !awayIn(room)) return;
       // Every broadcast of this node comes back to it: recognize it by its first bytes, not by decoding it.
       this.#ownPrefix ??= self.parser.encode([self.uid, null, null]).subarray(0, -2);
       if (startsWith(message, this.#ownPrefix)) return;

@@ -18,8 +18,11 @@ export interface RedisCluster {
   readonly nodeId: string;
   /** The adapter class for Socket.IO's `Server` (set before any namespace exists). */
   readonly adapter: AdapterConstructor;
-  /** Stacks cluster delivery above the class a transport wrapped around {@link adapter} (uWS publish). */
-  overlay(wrapped: AdapterConstructor): AdapterConstructor;
+  /**
+   * Stacks cluster delivery above the class a transport (uWS publish) and the recovery wrapped around
+   * {@link adapter}; `awayIn(room)` tells it which rooms sockets away from this node (recovery) are in.
+   */
+  overlay(wrapped: AdapterConstructor, awayIn?: (room: string) => boolean): AdapterConstructor;
   readonly directory: ClusterDirectory;
   /** Calls `listener` whenever Redis is back after an outage (messages of the outage were lost). */
   onReconnect(listener: () => void): void;
@@ -41,7 +44,7 @@ export async function startRedisCluster(
   return {
     nodeId,
     adapter: redisAdapterClass(connections, options, logger),
-    overlay: (wrapped) => withClusterDelivery(wrapped, logger),
+    overlay: (wrapped, awayIn) => withClusterDelivery(wrapped, logger, awayIn),
     directory,
     onReconnect: (listener) => connections.onReconnect(listener),
     leave: () => directory.leave(),

@@ -9,7 +9,8 @@
  * missed packets then):
  * - the reconnecting socket is authenticated again first, and recovers only as the same principal in the
  *   same audience (a changed role, a revoked token or a blocked user gets no replay);
- * - a change of what some audience may read while it was away means no replay (access marks);
+ * - a change of what some audience may read while it was away means no replay, and so does a Redis
+ *   outage that lost other nodes' events (breaks in the stream);
  * - a client that received nothing before it dropped resumes from its handshake (the session id says
  *   where), and one whose last event is long gone resumes as long as nothing it missed is;
  * - volatile events get an offset too (they are never replayed), so they cannot shift the client's.
@@ -48,6 +49,11 @@ export interface RecoveryLimits {
    * event can be that much older than its disconnect, so events are kept `window` + this.
    */
   detectionDelay: number;
+  /**
+   * Whether this node's stream is complete right now: in a cluster, whether Redis is up (while it is down,
+   * other nodes' events are lost, and nobody resumes). @default always
+   */
+  complete?: () => boolean;
 }
 
 /** A recovery decided at the handshake, completed when the socket connects. */
@@ -74,9 +80,11 @@ export class Recovery {
   /** Recovered sockets: the stream position they resumed at (see `#persist`). */
   readonly #resumedAt = new WeakMap<IoSocket, number>();
   readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #complete: () => boolean;
 
   constructor(options: ResolvedRecovery, limits: RecoveryLimits, logger: Logger) {
     this.#window = options.window;
+    this.#complete = limits.complete ?? (() => true);
     this.#logger = logger;
     this.#buffer = new ReplayBuffer(options.maxEvents, options.window + limits.detectionDelay);
     this.#sessions = new SessionStore(limits.maxSessions);
@@ -127,8 +135,12 @@ export class Recovery {
 
   /** What some audience may read changed: sockets away now replay nothing sent before it. */
   accessChanged(): void {
-    this.#seq += 1;
-    this.#buffer.append({ kind: "access", seq: this.#seq, at: Date.now() });
+    this.#break();
+  }
+
+  /** Events from other nodes were lost (Redis is back after an outage): nothing before replays. */
+  messagesLost(): void {
+    this.#break();
   }
 
   /** Whether a socket away is in `room` (it must still be sent what the room gets). */
@@ -208,12 +220,13 @@ export class Recovery {
       return false;
     };
     if (!session) return refused("no session (expired, unknown, or already resumed)");
+    if (!this.#complete()) return refused("events from other nodes are being lost (Redis is down)");
     if (session.nsp !== socket.nsp.name) return refused("session of another namespace");
     if (!sameIdentity(session.data, socket.data)) return refused("its identity changed");
     const received = parseOffset(offset, this.#epoch);
     if (received !== undefined && received > this.#seq) return refused("offset from the future");
     const since = Math.max(session.since, received ?? 0);
-    if (!this.#replayFrom(since)) return refused("missed events evicted, or access changed");
+    if (!this.#replayFrom(since)) return refused("missed events evicted, or a break in the stream");
     renameSocket(socket, session.sid);
     setSessionId(socket, session.pid);
     socket.data = {
@@ -226,10 +239,15 @@ export class Recovery {
     return true;
   }
 
-  /** The entries after `since` when all are kept and none is an access mark. */
+  #break(): void {
+    this.#seq += 1;
+    this.#buffer.append({ kind: "break", seq: this.#seq, at: Date.now() });
+  }
+
+  /** The entries after `since` when all are kept and none is a break. */
   #replayFrom(since: number): BufferEntry[] | undefined {
     const entries = this.#buffer.after(since);
-    return entries?.some((entry) => entry.kind === "access") ? undefined : entries;
+    return entries?.some((entry) => entry.kind === "break") ? undefined : entries;
   }
 }
 

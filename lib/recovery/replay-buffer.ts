@@ -1,8 +1,8 @@
 /**
  * The events of one node's replay stream, oldest first, kept while a reconnecting client may still need
- * them: at most `maxEvents`, none older than the retention. Besides events it holds access marks: "what
- * some audience may read changed here", so that a client away across one replays nothing (its missed
- * copies were sanitized under rules that no longer hold).
+ * them: at most `maxEvents`, none older than the retention. Besides events it holds breaks: points no
+ * replay may cross — what some audience may read changed there (the missed copies were sanitized under
+ * rules that no longer hold), or events from other nodes were lost there (a Redis outage).
  *
  * Positions (`seq`) only grow; an entry is never changed once appended (but for its encoded form, cached
  * on first replay). `after(seq)` answers only when nothing after `seq` has been evicted: a client whose
@@ -31,14 +31,14 @@ export interface BufferedEvent {
   encoded?: ReadonlyArray<string | Uint8Array>;
 }
 
-/** What some audience may read changed at this point of the stream. */
-export interface AccessMark {
-  readonly kind: "access";
+/** A point of the stream that no replay may cross. */
+export interface StreamBreak {
+  readonly kind: "break";
   readonly seq: number;
   readonly at: number;
 }
 
-export type BufferEntry = BufferedEvent | AccessMark;
+export type BufferEntry = BufferedEvent | StreamBreak;
 
 /** Past this many evicted entries at the front, the array is compacted. */
 const COMPACT_AFTER = 1024;

@@ -82,6 +82,8 @@ const probes: Record<string, (...args: any[]) => unknown> = {
   reconnects: () => reconnects,
   writes: (socketId: string) => perSocketWrites.get(socketId) ?? 0,
   localRooms: (socketId: string) => [...(io.server.of("/").sockets.get(socketId)?.rooms ?? [])],
+  /** Whether the socket connected here resumed a session (`undefined` when it is not connected here). */
+  recovered: (socketId: string) => io.server.of("/").sockets.get(socketId)?.recovered,
   close: async () => {
     await io.close();
     setImmediate(() => process.disconnect?.());

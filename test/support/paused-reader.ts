@@ -9,8 +9,12 @@ export interface PausableClient {
   readonly ws: WebSocket;
   /** The Socket.IO socket id (what `$io` methods take). */
   readonly id: string;
+  /** The session id of the CONNECT reply (with `recovery` on), and whether it resumed the one asked for. */
+  readonly pid: string | undefined;
   /** Event names received, in order. */
   readonly received: string[];
+  /** The arguments of each event received, in order (with `recovery` on, the offset last). */
+  readonly args: unknown[][];
   /** Resolves with the close code and reason once the WebSocket is closed. */
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Stops reading from the TCP socket: what the server sends piles up in its buffers. */
@@ -20,26 +24,34 @@ export interface PausableClient {
   waitFor(event: string): Promise<void>;
 }
 
-/** Opens a raw WebSocket to `url` (`http://host:port`), does the Engine.IO and Socket.IO handshakes. */
-export async function connectPausable(url: string): Promise<PausableClient> {
+/**
+ * Opens a raw WebSocket to `url` (`http://host:port`), does the Engine.IO and Socket.IO handshakes (sending
+ * `auth` in the CONNECT packet, as socket.io-client sends its session id and offset to resume).
+ */
+export async function connectPausable(
+  url: string,
+  auth?: Record<string, unknown>,
+): Promise<PausableClient> {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
   const received: string[] = [];
+  const args: unknown[][] = [];
   const waiters = new Map<string, Array<() => void>>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }));
   });
   ws.on("error", () => {}); // a refused or reset connection shows as `closed`
-  const id = await new Promise<string>((resolve, reject) => {
+  const { sid: id, pid } = await new Promise<{ sid: string; pid?: string }>((resolve, reject) => {
     ws.once("close", (code) => reject(new Error(`closed during the handshake (${code})`)));
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
       const text = data.toString();
-      if (text.startsWith("0")) ws.send("40");
+      if (text.startsWith("0")) ws.send(auth ? `40${JSON.stringify(auth)}` : "40");
       else if (text === "2") ws.send("3");
-      else if (text.startsWith("40")) resolve((JSON.parse(text.slice(2)) as { sid: string }).sid);
+      else if (text.startsWith("40")) resolve(JSON.parse(text.slice(2)) as { sid: string });
       else if (text.startsWith("42")) {
-        const name = (JSON.parse(text.slice(2)) as [string])[0];
+        const [name, ...rest] = JSON.parse(text.slice(2)) as [string, ...unknown[]];
         received.push(name);
+        args.push(rest);
         for (const wake of waiters.get(name) ?? []) wake();
         waiters.delete(name);
       }
@@ -49,7 +61,9 @@ export async function connectPausable(url: string): Promise<PausableClient> {
   return {
     ws,
     id,
+    pid,
     received,
+    args,
     closed,
     pause: () => socket.pause(),
     resume: () => socket.resume(),
