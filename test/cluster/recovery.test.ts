@@ -4,8 +4,6 @@
  * them — and one that comes back to another node is told `recovered: false` and is sent nothing (that
  * node holds no session of it: see the README's "Reconnects", "In a cluster").
  */
-// IPC results cross this file untyped (`any`).
-// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
