@@ -230,6 +230,36 @@ describe("strict config: an unknown key fails, naming its path, its value and th
   });
 });
 
+describe("recovery options", () => {
+  it("default to on, a 2-minute window and 10,000 events, through the plugin config too", () => {
+    assert.deepEqual(resolveOptions().recovery, {
+      enabled: true,
+      window: 120_000,
+      maxEvents: 10_000,
+    });
+    assert.deepEqual(
+      resolvePluginOptions({ recovery: { window: 5000 } }).core.recovery,
+      { enabled: true, window: 5000, maxEvents: 10_000 },
+    );
+  });
+
+  it("refuse bad values and unknown keys, naming the key", () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ enabled: "yes" }, /'recovery\.enabled' must be a boolean, got 'yes'/],
+      [
+        { window: 0 },
+        /'recovery\.window' must be a positive integer number of milliseconds, got 0/,
+      ],
+      [{ maxEvents: 1.5 }, /'recovery\.maxEvents' must be a positive integer, got 1\.5/],
+      [{ windw: 1 }, /unknown option 'recovery\.windw' \(did you mean 'recovery\.window'\?\)/],
+      ["on", /'recovery' must be/],
+    ];
+    for (const [recovery, message] of cases) {
+      assert.throws(() => resolveOptions({ recovery } as never), message);
+    }
+  });
+});
+
 describe("transport.polling: false", () => {
   it("refuses long-polling clients and accepts WebSocket ones", async () => {
     const h = await startHarness("uws", { transport: { polling: false } });
