@@ -18,7 +18,7 @@
  * @module
  */
 import { RedisAdapter } from "@socket.io/redis-adapter";
-import type { Adapter, BroadcastOptions } from "socket.io-adapter";
+import type { Adapter, BroadcastOptions, Room } from "socket.io-adapter";
 import type { AdapterConstructor, Packet } from "../adapter-types.ts";
 import { errorMessage, type Logger } from "../logger.ts";
 import type { ResolvedRedisOptions } from "../options.ts";
@@ -144,9 +144,17 @@ export function withClusterDelivery<T extends AdapterConstructor>(
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
       // Local delivery first: it encodes, so an oversized message is refused before other nodes see it.
       super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
-      if (!opts.flags?.local) {
+      if (!opts.flags?.local && !this.#toLocalSocket(opts.rooms)) {
         publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
       }
+    }
+
+    /**
+     * Whether the broadcast is for one socket connected here (`socket.emit()`, which Socket.IO routes
+     * through the adapter when recovery is on): no other node has anyone in that room.
+     */
+    #toLocalSocket(rooms: Set<Room>): boolean {
+      return rooms.size === 1 && this.sids.has(rooms.values().next().value as Room);
     }
 
     /** Replaces `RedisAdapter#onmessage` (same filtering), ending in this class's local delivery. */
