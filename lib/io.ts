@@ -73,7 +73,7 @@ export interface SocketIORuntime {
 
 /** What `$io.stats()` reports. */
 export interface IoStats extends TransportStats {
-  /** With `recovery` on: events (and access marks) kept for replay, and sessions of sockets away. */
+  /** With `recovery` on: events (and breaks) kept for replay, and sessions of sockets away. */
   recovery?: { events: number; sessions: number };
 }
 
