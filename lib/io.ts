@@ -17,6 +17,7 @@ import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
 import { Recovery } from "./recovery/recovery.ts";
+import { connectRecoveryCluster, type RecoveryCluster } from "./recovery/recovery-peers.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
   createNamespaceSet,
@@ -91,6 +92,7 @@ export class StrapiIO implements SocketIO {
   readonly #connectionLimits: ConnectionLimits;
   readonly #options: ResolvedIoOptions;
   readonly #recovery: Recovery | undefined;
+  readonly #recoveryCluster: RecoveryCluster | undefined;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
 
@@ -130,19 +132,33 @@ export class StrapiIO implements SocketIO {
       ? newRecovery(options, logger, this.#namespaces)
       : undefined;
     this.#recovery = recovery;
-    // What other nodes sent during a Redis outage never arrived: no replay may span it.
-    if (recovery) cluster?.onReconnect(() => recovery.messagesLost());
+    if (recovery && cluster && options.adapter.type === "redis") {
+      // What other nodes sent during a Redis outage never arrived: no replay may span it.
+      cluster.onReconnect(() => recovery.messagesLost());
+      const peers = connectRecoveryCluster(
+        this.#namespaces.main,
+        recovery,
+        options.adapter.requestsTimeout,
+        logger,
+      );
+      recovery.connectPeers(peers);
+      this.#recoveryCluster = peers;
+    }
     for (const namespace of this.#namespaces.all) {
       namespace.use((socket, next) => {
         const refused = limits.admit(socket);
         if (refused) return next(refused);
         this.#identify(socket).then(
-          () => {
+          async () => {
             // Socket.IO adds the socket to its connection before any other packet is read: no gap.
             limits.settled(socket);
             const refused = limits.admitPrincipal(socket);
             // Last: resuming a session gives the socket that session's id.
-            if (!refused) recovery?.resume(socket);
+            if (!refused) {
+              await recovery?.resume(socket).catch((error) =>
+                logger.error(`could not resume a session: ${errorMessage(error)}`)
+              );
+            }
             next(refused);
           },
           (error) => {
@@ -363,9 +379,16 @@ export class StrapiIO implements SocketIO {
    * tells the other nodes this one is leaving and closes both Redis connections. Idempotent.
    */
   async close(): Promise<void> {
+    // Recovery in a cluster: the others keep every broadcast from the announcement on, and take over the
+    // sessions of the sockets closed next (see lib/recovery/handoff.ts).
+    const handingOff = this.#transport && this.#namespaces.cluster?.connected
+      ? this.#recoveryCluster
+      : undefined;
     this.#cluster?.leave(); // first, so the other nodes forget this node's sockets at once
     this.#connectionLimits.detach();
+    await handingOff?.announceHandoff();
     await this.#transport?.close();
+    handingOff?.handOff();
     await this.#cluster?.close();
     this.#recovery?.close();
   }

@@ -10,6 +10,8 @@ import type {
   CommandReply,
   DirectoryMessage,
 } from "./cluster/cluster-directory.ts";
+import type { ResumeAnswer, ResumeRequest } from "./recovery/handoff.ts";
+import type { HandoffMessage } from "./recovery/recovery-peers.ts";
 
 /** A Strapi content-type schema, or the part of one that `emit()` needs. */
 export interface ContentTypeSchema {
@@ -167,6 +169,10 @@ export interface InterServerEvents {
   "strapi-io:directory": (message: DirectoryMessage) => void;
   /** A request for the one node that holds a socket; every node answers (`null` when it is not the one). */
   "strapi-io:command": (message: CommandMessage, ack?: (reply: CommandReply) => void) => void;
+  /** Recovery: a node asks for a session it does not hold; the holder answers (see `lib/recovery/handoff.ts`). */
+  "strapi-io:resume": (request: ResumeRequest, ack?: (answer: ResumeAnswer | null) => void) => void;
+  /** Recovery: a node shutting down gracefully hands its sessions over. */
+  "strapi-io:handoff": (message: HandoffMessage, ack?: () => void) => void;
   // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
   // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;

@@ -140,13 +140,21 @@ export function withClusterDelivery<T extends AdapterConstructor>(
   return class ClusterDeliveryAdapter extends Base {
     /** How this node's own broadcasts start on the wire (msgpack: array of 3, then the uid string). */
     #ownPrefix: Uint8Array | undefined;
+    /** Broadcasts this adapter published (its origin count, see `lib/recovery/handoff.ts`). */
+    #published = 0;
 
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
-      // Local delivery first: it encodes, so an oversized message is refused before other nodes see it.
-      super.broadcast(packet, { ...opts, flags: { ...opts.flags, local: true } });
-      if (!opts.flags?.local && !this.#toLocalSocket(opts.rooms)) {
-        publish(this as unknown as RedisAdapterInternals & Adapter, packet, opts);
+      if (opts.flags?.local) {
+        super.broadcast(packet, opts); // from another node (its origin in the flags), or `io.local`
+        return;
       }
+      const self = this as unknown as RedisAdapterInternals & Adapter;
+      // Where it comes from, the same on every node: how recovery stitches two nodes' streams.
+      this.#published += 1;
+      const flags = { ...opts.flags, origin: [self.uid, this.#published] };
+      // Local delivery first: it encodes, so an oversized message is refused before other nodes see it.
+      super.broadcast(packet, { ...opts, flags: { ...flags, local: true } });
+      if (!this.#toLocalSocket(opts.rooms)) publish(self, packet, { ...opts, flags });
     }
 
     /**

@@ -27,6 +27,12 @@ export interface BufferedEvent {
   /** Target rooms; empty for the whole namespace. */
   readonly rooms: ReadonlySet<Room>;
   readonly except: ReadonlySet<Room> | undefined;
+  /**
+   * In a cluster, where the broadcast came from: the publishing adapter's id and its count of broadcasts,
+   * the same on every node (see `lib/recovery/handoff.ts`). Absent for what was never published.
+   */
+  readonly origin?: string;
+  readonly originSeq?: number;
   /** The packet encoded for the wire, once some socket needed it replayed. */
   encoded?: ReadonlyArray<string | Uint8Array>;
 }
@@ -53,10 +59,19 @@ export class ReplayBuffer {
   /** The highest position evicted so far (0: none). */
   #evictedThrough = 0;
 
-  /** Keeps at most `maxEntries` entries, none older than `retention` ms. */
-  constructor(maxEntries: number, retention: number) {
+  /**
+   * Keeps at most `maxEntries` entries, none older than `retention` ms; `evictedThrough` is for a copy of
+   * another node's buffer, which had evicted up to there.
+   */
+  constructor(maxEntries: number, retention: number, evictedThrough = 0) {
     this.#maxEntries = maxEntries;
     this.#retention = retention;
+    this.#evictedThrough = evictedThrough;
+  }
+
+  /** The highest position evicted so far (0: none). */
+  get evictedThrough(): number {
+    return this.#evictedThrough;
   }
 
   /** Entries kept. */

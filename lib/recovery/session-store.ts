@@ -11,6 +11,7 @@
  */
 import type { Room } from "socket.io-adapter";
 import type { SocketData } from "../types.ts";
+import type { HandedOffStream } from "./handoff.ts";
 
 /** A socket away, as it was when it lost its connection. */
 export interface AwaySession {
@@ -22,6 +23,8 @@ export interface AwaySession {
   /** The client has every event for it up to this stream position, whatever offset it sends. */
   readonly since: number;
   readonly expiresAt: number;
+  /** Set for a session another node handed over as it shut down: `since` is a position of its stream. */
+  readonly from?: HandedOffStream;
 }
 
 /** Sessions of sockets away, by session id. */
@@ -57,6 +60,13 @@ export class SessionStore {
     const session = this.#sessions.get(pid);
     if (session) this.#delete(pid);
     return session;
+  }
+
+  /** Removes and returns every session of this node's own (not handed over by another node). */
+  takeOwn(): AwaySession[] {
+    const own = [...this.#sessions.values()].filter((session) => !session.from);
+    for (const session of own) this.#delete(session.pid);
+    return own;
   }
 
   /** Whether a session away is in `room`. */

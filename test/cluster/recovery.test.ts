@@ -1,8 +1,8 @@
 /**
  * Recovery in a Redis cluster of separate processes (uWS and node-http nodes): a client that comes back to
- * the node it was on gets what it missed — events sent from any node, in the order that node delivered
- * them — and one that comes back to another node is told `recovered: false` and is sent nothing (that
- * node holds no session of it: see the README's "Reconnects", "In a cluster").
+ * the node it was on, or to another node, or after its node shut down gracefully, gets what it missed —
+ * events sent from any node — in order and once; after a crash of its node, or across a Redis outage, it
+ * is told `recovered: false` and is sent nothing.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -41,6 +41,8 @@ function reconnect(client: ClientSocket): Promise<void> {
     client.connect();
   });
 }
+
+const NAMES = ["uws", "node-http"];
 
 describe("recovery in a Redis cluster (uws and node-http nodes)", { timeout: 60_000 }, () => {
   const adapter = {
@@ -107,20 +109,39 @@ describe("recovery in a Redis cluster (uws and node-http nodes)", { timeout: 60_
     });
   }
 
-  it("a client that comes back to another node is told recovered: false and is sent nothing it missed", async () => {
-    const [home, elsewhere] = nodes as [ClusterNode, ClusterNode];
-    const client = await clients.connect(home.url, { audience: "readers" });
-    const received = record(client);
-    await drop(home, client);
-    await home.call("raw", { event: "missed", data: 1 });
-    // What a load balancer without sticky sessions does: the same client, another node.
-    (client.io as unknown as { uri: string }).uri = elsewhere.url;
-    await reconnect(client);
-    assert.notEqual(client.recovered, true);
-    assert.equal(await elsewhere.call("recovered", client.id), false);
-    await untilMarkerFrom(elsewhere, client);
-    assert.deepEqual(withoutOffsets(received), []);
-  });
+  for (const [from, to] of [[0, 1], [1, 0]] as const) {
+    it(`a client that comes back to another node (${NAMES[from]} → ${NAMES[to]}) gets what it missed there and since, in order, once`, async () => {
+      const home = nodes[from]!;
+      const elsewhere = nodes[to]!;
+      const client = await clients.connect(home.url, { audience: "readers" });
+      const witness = await clients.connect(home.url, { audience: "readers" });
+      const received = record(client);
+      const witnessed = record(witness);
+      await home.call("raw", { event: "seen", data: 0 });
+      await eventually(() => received.length === 1, "the client got the first event");
+      const id = await drop(home, client);
+      await home.call("raw", { event: "from-home", data: 1 });
+      await eventually(() => witnessed.length === 2, "the witness got from-home");
+      await elsewhere.call("raw", { event: "from-elsewhere", data: 2 });
+      await eventually(() => witnessed.length === 3, "the witness got from-elsewhere");
+      await elsewhere.call("sendPrivateMessage", id, "private", 3);
+      // What a load balancer without sticky sessions does: the same client, another node.
+      (client.io as unknown as { uri: string }).uri = elsewhere.url;
+      await reconnect(client);
+      assert.equal(client.recovered, true);
+      assert.equal(client.id, id, "same socket id");
+      assert.equal(await elsewhere.call("recovered", id), true);
+      await elsewhere.call("raw", { event: "newer", data: 4 });
+      await untilMarkerFrom(elsewhere, client);
+      assert.deepEqual(withoutOffsets(received), [
+        ["seen", 0],
+        ["from-home", 1],
+        ["from-elsewhere", 2],
+        ["private", 3],
+        ["newer", 4],
+      ]);
+    });
+  }
 });
 
 describe("recovery across a Redis restart", { timeout: 60_000 }, () => {
@@ -162,5 +183,85 @@ describe("recovery across a Redis restart", { timeout: 60_000 }, () => {
     assert.notEqual(client.recovered, true);
     await untilMarkerFrom(home, client);
     assert.deepEqual(withoutOffsets(received), []);
+  });
+});
+
+describe("recovery when a node leaves", { timeout: 60_000 }, () => {
+  const adapter = {
+    type: "redis",
+    url: "redis://127.0.0.1:6379",
+    keyPrefix: uniquePrefix("leave"),
+  } as const;
+  const clients = clientPool();
+  let nodes: ClusterNode[];
+
+  before(async () => {
+    nodes = await Promise.all([
+      startNode({ adapter, transport: { type: "uws" } }),
+      startNode({ adapter, transport: { type: "node-http" } }),
+      startNode({ adapter, transport: { type: "uws" } }),
+      startNode({ adapter, transport: { type: "node-http" } }),
+    ]);
+  });
+
+  after(async () => {
+    clients.closeAll();
+    await Promise.all(nodes.map((node) => node.close()));
+  });
+
+  it("a graceful shutdown (rolling deploy) loses no session: connected and away clients resume on the other nodes", async () => {
+    const [leaving, b, c] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const connected = await clients.connect(leaving.url, { audience: "readers" });
+    const away = await clients.connect(leaving.url, { audience: "readers" });
+    const witness = await clients.connect(b.url, { audience: "readers" });
+    const received = [record(connected), record(away)];
+    const witnessed = record(witness);
+    const ids = [connected.id, away.id];
+    await leaving.call("joinRoom", away.id, "team");
+    away.io.engine.close();
+    await eventually(
+      async () => (await leaving.call<string[]>("localRooms", ids[1])).length === 0,
+      "the node saw the away client drop",
+    );
+    await b.call("raw", { event: "one", data: 1 });
+    await eventually(() => witnessed.length === 1 && received[0]!.length === 1, "one arrived");
+    await c.call("raw", { event: "to-team", rooms: ["team"], data: 2 });
+    const disconnected = new Promise((resolve) => connected.once("disconnect", resolve));
+    await leaving.close();
+    await disconnected;
+    await c.call("raw", { event: "two", data: 3 });
+    await eventually(() => witnessed.length === 2, "two arrived");
+    await b.call("raw", { event: "to-team", rooms: ["team"], data: 4 });
+
+    for (const [client, target] of [[connected, b], [away, c]] as const) {
+      (client.io as unknown as { uri: string }).uri = target.url;
+      await reconnect(client);
+    }
+    assert.deepEqual([connected.recovered, away.recovered], [true, true]);
+    assert.deepEqual([connected.id, away.id], ids);
+    await untilMarkerFrom(b, connected);
+    await untilMarkerFrom(c, away);
+    assert.deepEqual(received.map(withoutOffsets), [
+      [["one", 1], ["two", 3]],
+      [["one", 1], ["to-team", 2], ["two", 3], ["to-team", 4]],
+    ]);
+  });
+
+  it("after a crash of its node a client is told recovered: false and is sent nothing", async () => {
+    const crashing = nodes[3]!;
+    const other = nodes[1]!;
+    const client = await clients.connect(crashing.url, { audience: "readers" });
+    const received = record(client);
+    await other.call("raw", { event: "missed", data: 1 });
+    await eventually(() => received.length === 1, "the event arrived");
+    const disconnected = new Promise((resolve) => client.once("disconnect", resolve));
+    await crashing.kill();
+    await disconnected;
+    await other.call("raw", { event: "lost", data: 2 });
+    (client.io as unknown as { uri: string }).uri = other.url;
+    await reconnect(client);
+    assert.notEqual(client.recovered, true);
+    await untilMarkerFrom(other, client);
+    assert.deepEqual(withoutOffsets(received), [["missed", 1]]);
   });
 });
