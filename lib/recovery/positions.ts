@@ -3,9 +3,10 @@
  * - the **offset** of each event (Socket.IO's scheme: appended as the event's last argument; the client
  *   keeps the last one it received): `<epoch>.<seq>`, where `epoch` names this node's replay stream (a new
  *   one per process) and `seq` is the event's place in it, in base 36;
- * - the **session id** (`pid`, sent in the CONNECT reply): a random part, then the stream position at the
- *   handshake, so that a client that received nothing before it dropped (it has no offset) still has a
- *   place to resume from — without any per-socket state on the server.
+ * - the **session id** (`pid`, sent in the CONNECT reply): a random part, the stream that issued it, and
+ *   the position in it at the handshake, so that a client that received nothing before it dropped (it
+ *   has no offset) still has a place to resume from — without any per-socket state on the server — and a
+ *   node knows whether a session it does not hold is worth asking the others for.
  *
  * Both come back from the client and are parsed as untrusted input: bounded length, fixed alphabet.
  *
@@ -15,7 +16,7 @@
 /** Longest offset or session id accepted from a client; longer is not ours. */
 const MAX_LENGTH = 64;
 const OFFSET = /^([0-9a-z]{1,16})\.([0-9a-z]{1,11})$/;
-const SESSION_ID = /^[A-Za-z0-9_-]{16}\.([0-9a-z]{1,11})$/;
+const SESSION_ID = /^[A-Za-z0-9_-]{16}\.[0-9a-z]{1,16}\.[0-9a-z]{1,11}$/;
 
 /** A fresh stream name: 8 random base-36 characters. */
 export function newEpoch(): string {
@@ -35,11 +36,13 @@ export function parseOffset(value: unknown, epoch: string): number | undefined {
   return Number.parseInt(match[2] as string, 36);
 }
 
-/** A new session id for a socket that connects at stream position `seq`. */
-export function newSessionId(seq: number): string {
-  return `${randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}.${
-    seq.toString(36)
-  }`;
+/** A new session id for a socket that connects at position `seq` of stream `epoch`. */
+export function newSessionId(epoch: string, seq: number): string {
+  const random = randomString(
+    16,
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+  );
+  return `${random}.${epoch}.${seq.toString(36)}`;
 }
 
 /** Whether `value` has the shape of a session id (checked before it is used as a key). */
@@ -50,6 +53,11 @@ export function isSessionId(value: unknown): value is string {
 /** The stream position a session id was issued at. */
 export function sessionStart(pid: string): number {
   return Number.parseInt(pid.slice(pid.lastIndexOf(".") + 1), 36);
+}
+
+/** The stream that issued a session id. */
+export function sessionEpoch(pid: string): string {
+  return pid.slice(pid.indexOf(".") + 1, pid.lastIndexOf("."));
 }
 
 function randomString(length: number, alphabet: string): string {

@@ -38,6 +38,7 @@ import {
   newEpoch,
   newSessionId,
   parseOffset,
+  sessionEpoch,
   sessionStart,
 } from "./positions.ts";
 import type { ResolvedRecovery } from "./recovery-options.ts";
@@ -50,6 +51,12 @@ const BINARY_EVENT = 5;
 
 /** How often expired sessions and events are dropped when no traffic does it. */
 const SWEEP_INTERVAL = 10_000;
+
+/**
+ * Requests to other nodes for a session in flight at once; past it a handshake does not ask (and starts a
+ * new session), so that forged session ids cannot turn handshakes into cluster-wide traffic.
+ */
+const MAX_ASKING = 64;
 
 /** What else the recovery needs to know about the server. */
 export interface RecoveryLimits {
@@ -122,6 +129,7 @@ export class Recovery {
   #peers: RecoveryPeers | undefined;
   /** While above 0, every broadcast from other nodes is kept (see `handoff.ts`). */
   #keepingAll = 0;
+  #asking = 0;
 
   constructor(options: ResolvedRecovery, limits: RecoveryLimits, logger: Logger) {
     this.#window = options.window;
@@ -237,7 +245,7 @@ export class Recovery {
         return;
       }
     }
-    setSessionId(socket, newSessionId(this.#seq));
+    setSessionId(socket, newSessionId(this.#epoch, this.#seq));
   }
 
   /**
@@ -353,14 +361,21 @@ export class Recovery {
     pid: string,
     offset: string | undefined,
   ): Promise<PendingResume | null> {
-    if (!this.#peers || !this.#complete()) return null;
+    // Issued here and not held any more (expired, resumed, evicted): no other node has it.
+    if (!this.#peers || sessionEpoch(pid) === this.#epoch || !this.#complete()) return null;
+    if (this.#asking >= MAX_ASKING) {
+      return this.#refuse(socket, "too many sessions asked for at once");
+    }
     const ownFrom = this.#seq;
     const release = this.#keepAll();
     let answer: ResumeAnswer | undefined;
+    this.#asking += 1;
     try {
       answer = await this.#peers.ask(offset === undefined ? { pid } : { pid, offset });
     } catch (error) {
       this.#logger.debug(`could not ask the other nodes for a session: ${String(error)}`);
+    } finally {
+      this.#asking -= 1;
     }
     if (!answer) {
       release();

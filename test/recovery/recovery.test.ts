@@ -344,7 +344,7 @@ for (const transport of TRANSPORTS) {
         const bad = [
           { pid: "x".repeat(100_000), offset: "y".repeat(100_000) },
           { pid: { toString: 1 }, offset: ["a"] },
-          { pid: "AAAAAAAAAAAAAAAA.0", offset: "zzzzzzzz.zzzzzzzzzzz" },
+          { pid: "AAAAAAAAAAAAAAAA.zzzz.0", offset: "zzzzzzzz.zzzzzzzzzzz" },
           { pid: null, offset: 12 },
         ];
         for (const auth of bad) {

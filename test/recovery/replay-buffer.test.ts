@@ -10,6 +10,7 @@ import {
   newEpoch,
   newSessionId,
   parseOffset,
+  sessionEpoch,
   sessionStart,
 } from "../../lib/recovery/positions.ts";
 import { type BufferEntry, ReplayBuffer } from "../../lib/recovery/replay-buffer.ts";
@@ -97,11 +98,15 @@ describe("positions", () => {
   });
 
   it("a session id carries the stream position it was issued at, and only its own shape passes", () => {
-    const pid = newSessionId(1234);
+    const epoch = newEpoch();
+    const pid = newSessionId(epoch, 1234);
     assert.ok(isSessionId(pid));
     assert.equal(sessionStart(pid), 1234);
-    assert.notEqual(newSessionId(1234), pid, "random");
-    for (const value of [null, 1, "short.1", `${pid}!`, `${"A".repeat(16)}.${"1".repeat(100)}`]) {
+    assert.equal(sessionEpoch(pid), epoch);
+    assert.notEqual(newSessionId(epoch, 1234), pid, "random");
+    for (
+      const value of [null, 1, "short.a.1", `${pid}!`, `${"A".repeat(16)}.a.${"1".repeat(100)}`]
+    ) {
       assert.equal(isSessionId(value), false, String(value));
     }
   });
