@@ -11,6 +11,7 @@ import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
+import { healthRoutes } from "./http-routes.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { audienceRoom } from "./room-names.ts";
@@ -95,6 +96,7 @@ export class StrapiIO implements SocketIO {
   readonly #recoveryCluster: RecoveryCluster | undefined;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
+  #closing = false;
 
   /** @internal Use `createSocketIO()`. */
   constructor(
@@ -204,6 +206,7 @@ export class StrapiIO implements SocketIO {
         options: this.#options,
         logger: this.#logger,
         httpServer,
+        routes: healthRoutes(this.#options.health, () => this.#unreadiness()),
       });
       installAdapterStack(this.#server, transport.adapter, this.#cluster, this.#recovery);
       this.#transport = await transport.start();
@@ -379,6 +382,7 @@ export class StrapiIO implements SocketIO {
    * tells the other nodes this one is leaving and closes both Redis connections. Idempotent.
    */
   async close(): Promise<void> {
+    this.#closing = true; // unready at once: balancers stop sending new clients
     // Recovery in a cluster: the others keep every broadcast from the announcement on, and take over the
     // sessions of the sockets closed next (see lib/recovery/handoff.ts).
     const handingOff = this.#transport && this.#namespaces.cluster?.connected
@@ -405,6 +409,16 @@ export class StrapiIO implements SocketIO {
   async #identify(socket: IoSocket): Promise<void> {
     const identity = await this.#policy.identify(socket);
     socket.data = { ...identity, entitySubscriptions: [] };
+  }
+
+  /** Why this node should not get new clients now (nothing when it should). */
+  #unreadiness(): string[] {
+    const reasons: string[] = [];
+    if (this.#closing) reasons.push("shutting down");
+    if (this.#namespaces.cluster && !this.#namespaces.cluster.connected) {
+      reasons.push("Redis unreachable");
+    }
+    return reasons;
   }
 
   #requireTransport(): TransportHandle {

@@ -14,6 +14,12 @@ import {
   resolveLimits,
 } from "./limit-options.ts";
 import {
+  HEALTH_DEFAULTS,
+  type HealthOptions,
+  type ResolvedHealth,
+  resolveHealth,
+} from "./http-routes.ts";
+import {
   RECOVERY_DEFAULTS,
   type RecoveryOptions,
   type ResolvedRecovery,
@@ -140,6 +146,8 @@ export interface IoOptions {
   limits?: LimitOptions;
   /** Replaying what a client missed while its connection was down. */
   recovery?: RecoveryOptions;
+  /** Liveness and readiness endpoints on strapi-io's own port. */
+  health?: HealthOptions;
 }
 
 /** Redis adapter options with every default applied. */
@@ -154,6 +162,7 @@ export const CORE_KEYS = [
   "adapter",
   "limits",
   "recovery",
+  "health",
 ] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
@@ -170,6 +179,7 @@ export interface ResolvedIoOptions {
   adapter: MemoryAdapterOptions | ResolvedRedisOptions;
   limits: ResolvedLimits;
   recovery: ResolvedRecovery;
+  health: ResolvedHealth;
 }
 
 /** The defaults, in one place. */
@@ -195,6 +205,7 @@ export const DEFAULTS = {
   },
   limits: LIMIT_DEFAULTS,
   recovery: RECOVERY_DEFAULTS,
+  health: HEALTH_DEFAULTS,
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -318,6 +329,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   }
   const limits = resolveLimits(options.limits ?? {});
   const recovery = resolveRecovery(options.recovery ?? {});
+  const health = resolveHealth(options.health ?? {});
 
   return {
     transport: { type, host, port, polling, maxBackpressure, drainTimeout, maxMessageSize },
@@ -334,6 +346,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     adapter,
     limits,
     recovery,
+    health,
   };
 }
 

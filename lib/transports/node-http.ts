@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { createServer, type Server as HttpServer } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
+import { NOT_FOUND } from "../http-routes.ts";
 import type { AddressInfo } from "node:net";
 import {
   backlogLimits,
@@ -45,6 +51,11 @@ async function startNodeHttpTransport(context: TransportContext): Promise<Transp
   const before = snapshotListeners(server);
   const unlimitMessageSize = limitMessageSize(io, options.transport.maxMessageSize);
 
+  // Engine.IO passes the requests that are not Socket.IO's to the listeners it found: on a server of our
+  // own, that is health and a plain 404 (without one, such a request would hang).
+  if (owned) {
+    server.on("request", (request, response) => answerPlainRequest(context, request, response));
+  }
   // destroyUpgrade: false — engine.io would otherwise destroy every upgrade it does not own after 1 s.
   io.attach(server, { ...options.socket.serverOptions, destroyUpgrade: false } as never);
   const limits = backlogLimits(options.transport);
@@ -88,6 +99,18 @@ async function startNodeHttpTransport(context: TransportContext): Promise<Transp
       return closing;
     },
   };
+}
+
+function answerPlainRequest(
+  context: TransportContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  const method = request.method ?? "GET";
+  const path = (request.url ?? "/").split("?", 1)[0] as string;
+  const answer = context.routes?.answer(method, path) ?? NOT_FOUND;
+  response.writeHead(answer.status, { "content-type": "application/json" });
+  response.end(method === "HEAD" ? undefined : answer.body);
 }
 
 type ListenerSnapshot = Map<string, Array<(...args: unknown[]) => void>>;

@@ -6,6 +6,7 @@
  */
 import type { Server as HttpServer } from "node:http";
 import type { AdapterConstructor } from "../adapter-types.ts";
+import type { HttpRoutes } from "../http-routes.ts";
 import type { Logger } from "../logger.ts";
 import type { ResolvedIoOptions } from "../options.ts";
 import type { IoServer } from "../types.ts";
@@ -20,6 +21,11 @@ export interface TransportContext {
   logger: Logger;
   /** An existing node:http server to share (Strapi's); `node-http` creates its own when absent. */
   httpServer?: HttpServer;
+  /**
+   * Plain HTTP requests to answer on a server of strapi-io's own (uWS's, or one `node-http` created); any
+   * other path that is not Socket.IO's gets `404`. A shared server's other paths are its owner's.
+   */
+  routes?: HttpRoutes;
 }
 
 /** Counters a transport keeps. */

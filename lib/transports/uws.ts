@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { uServer } from "engine.io";
+import { NOT_FOUND, STATUS_TEXT } from "../http-routes.ts";
 import { errorMessage } from "../logger.ts";
 import {
   type BacklogLimits,
@@ -108,6 +109,16 @@ async function startUwsTransport(
   const serverOptions = { ...options.socket.serverOptions, maxBackpressure: limits.hard };
   const engine = new uServer(serverOptions as never);
   engine.attach(app as never, serverOptions as never);
+  // Below Socket.IO's own route (uWS matches the most specific): health, and a plain 404 for the rest.
+  app.any("/*", (res, req) => {
+    const method = req.getMethod().toUpperCase();
+    const answer = context.routes?.answer(method, req.getUrl()) ?? NOT_FOUND;
+    res.cork(() => {
+      res.writeStatus(STATUS_TEXT[answer.status] ?? String(answer.status))
+        .writeHeader("content-type", "application/json")
+        .end(method === "HEAD" ? undefined : answer.body);
+    });
+  });
   engine.on("connection", (socket: UwsEngineSocket) => {
     socket.request = detachedRequest(socket.request);
   });

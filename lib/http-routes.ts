@@ -1,0 +1,84 @@
+/**
+ * What strapi-io answers over plain HTTP on a port of its own (uWS's, or the server `node-http` creates when
+ * it is not given Strapi's): health for load balancers and Kubernetes probes, and a plain `404 Not Found`
+ * for every other path that is not Socket.IO's (a connection closed without a reply reads as a dead node).
+ *
+ * @module
+ */
+import { expectKnownKeys, expectPlainObject, fail } from "./config-checks.ts";
+
+/** Health endpoints (see the README's "Operations"). */
+export interface HealthOptions {
+  /** Serve `<path>/live` and `<path>/ready`. @default true */
+  enabled?: boolean;
+  /** Where. @default "/health" */
+  path?: string;
+}
+
+export type ResolvedHealth = Required<HealthOptions>;
+
+/** The defaults of `health` (also part of `DEFAULTS`). */
+export const HEALTH_DEFAULTS = { enabled: true, path: "/health" } as const;
+
+const ROUTE_PATH = /^(\/[A-Za-z0-9_\-.]+)+$/;
+
+/** Merges `health` with {@link HEALTH_DEFAULTS} and validates it. */
+export function resolveHealth(health: HealthOptions): ResolvedHealth {
+  expectPlainObject(health, "health");
+  expectKnownKeys(health, Object.keys(HEALTH_DEFAULTS), "health");
+  const enabled = health.enabled ?? HEALTH_DEFAULTS.enabled;
+  if (typeof enabled !== "boolean") fail("health.enabled", "a boolean", enabled);
+  const path = health.path ?? HEALTH_DEFAULTS.path;
+  if (typeof path !== "string" || !ROUTE_PATH.test(path)) {
+    fail("health.path", "a path like '/health' (no trailing slash)", path);
+  }
+  return { enabled, path };
+}
+
+/** A plain HTTP answer. */
+export interface HttpAnswer {
+  status: number;
+  /** JSON text. */
+  body: string;
+}
+
+/** Requests the core answers itself beside Socket.IO; `undefined` for a path it does not serve. */
+export interface HttpRoutes {
+  answer(method: string, path: string): HttpAnswer | undefined;
+}
+
+/** Why a node is not ready, or nothing when it is. */
+export type Readiness = () => string[];
+
+/**
+ * Liveness (`<path>/live`: the process answers) and readiness (`<path>/ready`: 200 when `readiness()`
+ * finds nothing wrong, else 503 with the reasons).
+ */
+export function healthRoutes(health: ResolvedHealth, readiness: Readiness): HttpRoutes {
+  const live = `${health.path}/live`;
+  const ready = `${health.path}/ready`;
+  return {
+    answer(method, path) {
+      if (!health.enabled || (method !== "GET" && method !== "HEAD")) return undefined;
+      if (path === live) return { status: 200, body: JSON.stringify({ status: "live" }) };
+      if (path !== ready) return undefined;
+      const reasons = readiness();
+      return reasons.length === 0
+        ? { status: 200, body: JSON.stringify({ status: "ready" }) }
+        : { status: 503, body: JSON.stringify({ status: "unready", reasons }) };
+    },
+  };
+}
+
+/** What every other path gets. */
+export const NOT_FOUND: HttpAnswer = {
+  status: 404,
+  body: JSON.stringify({ error: "Not Found" }),
+};
+
+/** HTTP status lines uWS needs spelled out. */
+export const STATUS_TEXT: Record<number, string> = {
+  200: "200 OK",
+  404: "404 Not Found",
+  503: "503 Service Unavailable",
+};
