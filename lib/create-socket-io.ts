@@ -9,6 +9,7 @@ import { Adapter } from "socket.io-adapter";
 import { openAccessPolicy } from "./access-policy.ts";
 import { type SocketIORuntime, StrapiIO } from "./io.ts";
 import { consoleLogger } from "./logger.ts";
+import { loadMetrics } from "./metrics/metrics.ts";
 import { type IoOptions, type ResolvedIoOptions, resolveOptions } from "./options.ts";
 import type { IoServer } from "./types.ts";
 
@@ -83,8 +84,14 @@ export async function prepareSocketIO(
     ? await (await import("./cluster/redis-cluster.ts")).startRedisCluster(resolved.adapter, logger)
     : undefined;
   try {
+    const metrics = await loadMetrics(resolved.metrics);
     const server: IoServer = new Server(serverOptionsOf(resolved, cluster?.adapter));
-    return new StrapiIO(server, resolved, runtime.policy ?? openAccessPolicy, logger, cluster);
+    return new StrapiIO(server, resolved, {
+      policy: runtime.policy ?? openAccessPolicy,
+      logger,
+      cluster,
+      metrics,
+    });
   } catch (error) {
     cluster?.leave();
     await cluster?.close();

@@ -198,6 +198,15 @@ export class EntitySubscriptions {
   }
 
   /** Registers the client events on a newly connected socket. */
+  /** Entity subscriptions held by the sockets connected here. */
+  count(): number {
+    let count = 0;
+    for (const namespace of this.#namespaces.all) {
+      for (const socket of namespace.sockets.values()) count += stored(socket).length;
+    }
+    return count;
+  }
+
   attach(socket: IoSocket): void {
     socket.on("subscribe-entity", this.#onSubscribe);
     socket.on("unsubscribe-entity", this.#onUnsubscribe);

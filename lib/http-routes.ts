@@ -38,13 +38,36 @@ export function resolveHealth(health: HealthOptions): ResolvedHealth {
 /** A plain HTTP answer. */
 export interface HttpAnswer {
   status: number;
-  /** JSON text. */
   body: string;
+  /** @default "application/json" */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** What a route sees of a request (read before any await: a uWS request is gone after its handler returns). */
+export interface PlainRequest {
+  method: string;
+  /** Without the query string. */
+  path: string;
+  authorization: string;
 }
 
 /** Requests the core answers itself beside Socket.IO; `undefined` for a path it does not serve. */
 export interface HttpRoutes {
-  answer(method: string, path: string): HttpAnswer | undefined;
+  answer(request: PlainRequest): HttpAnswer | Promise<HttpAnswer> | undefined;
+}
+
+/** The first of `routes` that serves the request. */
+export function firstOf(...routes: HttpRoutes[]): HttpRoutes {
+  return {
+    answer(request) {
+      for (const route of routes) {
+        const answer = route.answer(request);
+        if (answer) return answer;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** Why a node is not ready, or nothing when it is. */
@@ -58,7 +81,7 @@ export function healthRoutes(health: ResolvedHealth, readiness: Readiness): Http
   const live = `${health.path}/live`;
   const ready = `${health.path}/ready`;
   return {
-    answer(method, path) {
+    answer({ method, path }) {
       if (!health.enabled || (method !== "GET" && method !== "HEAD")) return undefined;
       if (path === live) return { status: 200, body: JSON.stringify({ status: "live" }) };
       if (path !== ready) return undefined;
@@ -79,6 +102,42 @@ export const NOT_FOUND: HttpAnswer = {
 /** HTTP status lines uWS needs spelled out. */
 export const STATUS_TEXT: Record<number, string> = {
   200: "200 OK",
+  401: "401 Unauthorized",
   404: "404 Not Found",
+  500: "500 Internal Server Error",
   503: "503 Service Unavailable",
 };
+
+/** `GET <path>` with `Authorization: Bearer <token>` renders `metrics`; without the token, 401. */
+export function metricsRoute(
+  path: string,
+  token: string,
+  render: () => Promise<{ contentType: string; body: string }>,
+): HttpRoutes {
+  const expected = `Bearer ${token}`;
+  return {
+    answer({ method, path: requested, authorization }) {
+      if (requested !== path || method !== "GET") return undefined;
+      if (!sameText(authorization, expected)) {
+        return {
+          status: 401,
+          body: JSON.stringify({ error: "Unauthorized" }),
+          headers: { "www-authenticate": 'Bearer realm="strapi-io metrics"' },
+        };
+      }
+      return render().then(
+        ({ contentType, body }) => ({ status: 200, body, contentType }),
+        () => ({ status: 500, body: JSON.stringify({ error: "Could not render metrics" }) }),
+      );
+    },
+  };
+}
+
+/** Compares in time independent of where the texts differ (a token must not leak through timing). */
+function sameText(given: string, expected: string): boolean {
+  let difference = given.length ^ expected.length;
+  for (let index = 0; index < expected.length; index += 1) {
+    difference |= (given.charCodeAt(index) || 0) ^ expected.charCodeAt(index);
+  }
+  return difference === 0;
+}

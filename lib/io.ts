@@ -6,19 +6,21 @@
  * @module
  */
 import type { Server as HttpServer } from "node:http";
-import { type AccessPolicy, HandshakeError, type Reach } from "./access-policy.ts";
+import type { AccessPolicy, Reach } from "./access-policy.ts";
 import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
-import { healthRoutes } from "./http-routes.ts";
-import { errorMessage, type Logger } from "./logger.ts";
+import { firstOf, healthRoutes, type HttpRoutes, metricsRoute } from "./http-routes.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics, MetricsFactory } from "./metrics/metrics.ts";
 import type { ResolvedIoOptions } from "./options.ts";
-import { audienceRoom } from "./room-names.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
-import { Recovery } from "./recovery/recovery.ts";
-import { connectRecoveryCluster, type RecoveryCluster } from "./recovery/recovery-peers.ts";
+import type { Recovery } from "./recovery/recovery.ts";
+import type { RecoveryCluster } from "./recovery/recovery-peers.ts";
+import { setUpRecovery } from "./recovery/recovery-setup.ts";
+import { installSocketLifecycle } from "./socket-lifecycle.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
   createNamespaceSet,
@@ -73,6 +75,14 @@ export interface SocketIORuntime {
   onClusterReconnect?: () => void;
 }
 
+/** @internal What `createSocketIO()` builds a `StrapiIO` with, besides the server and options. */
+export interface StrapiIOParts {
+  policy: AccessPolicy;
+  logger: Logger;
+  cluster: RedisCluster | undefined;
+  metrics: MetricsFactory;
+}
+
 /** What `$io.stats()` reports. */
 export interface IoStats extends TransportStats {
   /** With `recovery` on: events (and breaks) kept for replay, and sessions of sockets away. */
@@ -94,18 +104,14 @@ export class StrapiIO implements SocketIO {
   readonly #options: ResolvedIoOptions;
   readonly #recovery: Recovery | undefined;
   readonly #recoveryCluster: RecoveryCluster | undefined;
+  readonly #metrics: Metrics;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
   #closing = false;
 
   /** @internal Use `createSocketIO()`. */
-  constructor(
-    server: IoServer,
-    options: ResolvedIoOptions,
-    policy: AccessPolicy,
-    logger: Logger,
-    cluster?: RedisCluster,
-  ) {
+  constructor(server: IoServer, options: ResolvedIoOptions, parts: StrapiIOParts) {
+    const { policy, logger, cluster } = parts;
     this.#server = server;
     this.#options = options;
     this.#cluster = cluster;
@@ -125,64 +131,32 @@ export class StrapiIO implements SocketIO {
       guard,
     );
     const limits = new ConnectionLimits(options.limits.connections, logger);
-    // Shared by every socket (called with the socket as `this`): no closure per connection.
-    const releasePrincipal = function (this: IoSocket) {
-      limits.releasePrincipal(this);
-    };
     this.#connectionLimits = limits;
-    const recovery = options.recovery.enabled
-      ? newRecovery(options, logger, this.#namespaces)
-      : undefined;
-    this.#recovery = recovery;
-    if (recovery && cluster && options.adapter.type === "redis") {
-      // What other nodes sent during a Redis outage never arrived: no replay may span it.
-      cluster.onReconnect(() => recovery.messagesLost());
-      const peers = connectRecoveryCluster(
-        this.#namespaces.main,
-        recovery,
-        options.adapter.requestsTimeout,
-        logger,
-      );
-      recovery.connectPeers(peers);
-      this.#recoveryCluster = peers;
-    }
-    for (const namespace of this.#namespaces.all) {
-      namespace.use((socket, next) => {
-        const refused = limits.admit(socket);
-        if (refused) return next(refused);
-        this.#identify(socket).then(
-          async () => {
-            // Socket.IO adds the socket to its connection before any other packet is read: no gap.
-            limits.settled(socket);
-            const refused = limits.admitPrincipal(socket);
-            // Last: resuming a session gives the socket that session's id.
-            if (!refused) {
-              await recovery?.resume(socket).catch((error) =>
-                logger.error(`could not resume a session: ${errorMessage(error)}`)
-              );
-            }
-            next(refused);
-          },
-          (error) => {
-            limits.settled(socket);
-            next(handshakeFailure(error));
-          },
-        );
-      });
-      namespace.on("connection", (socket) => {
-        logger.debug(
-          `socket ${socket.id} connected to ${namespace.name} as ${socket.data.role ?? "unknown"}`,
-        );
-        // First, in the turn of the CONNECT reply: a resumed socket gets what it missed before anything newer.
-        recovery?.restore(socket);
-        // Joined only now (not at the handshake): no broadcast reaches a socket before its CONNECT reply.
-        if (socket.data.audience !== undefined) socket.join(audienceRoom(socket.data.audience));
-        if (socket.data.principal) socket.once("disconnect", releasePrincipal);
-        guard.install(socket);
-        this.#entities.attach(socket);
-        this.#onConnection?.(socket, guard);
-      });
-    }
+    // Read at scrape time only, when everything below exists.
+    const metrics = parts.metrics({
+      transport: () => this.#transport?.type,
+      backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
+      recovery: () => this.#recovery?.size,
+      entitySubscriptions: () => this.#entities.count(),
+      cluster: cluster && {
+        connected: () => cluster.directory.connected,
+        nodes: () => cluster.directory.nodeCount,
+      },
+    }, cluster?.nodeId);
+    this.#metrics = metrics;
+    const recovery = setUpRecovery(options, this.#namespaces, cluster, metrics, logger);
+    this.#recovery = recovery?.recovery;
+    this.#recoveryCluster = recovery?.cluster;
+    installSocketLifecycle(this.#namespaces.all, {
+      policy,
+      limits,
+      recovery: recovery?.recovery,
+      metrics,
+      guard,
+      entities: this.#entities,
+      logger,
+      onConnection: () => this.#onConnection,
+    });
     // Commands from other nodes for sockets connected here run the same code as local calls.
     cluster?.directory.attach(this.#namespaces, (command) => this.#entities.runCommand(command));
   }
@@ -206,7 +180,7 @@ export class StrapiIO implements SocketIO {
         options: this.#options,
         logger: this.#logger,
         httpServer,
-        routes: healthRoutes(this.#options.health, () => this.#unreadiness()),
+        routes: this.#routes(),
       });
       installAdapterStack(this.#server, transport.adapter, this.#cluster, this.#recovery);
       this.#transport = await transport.start();
@@ -253,11 +227,19 @@ export class StrapiIO implements SocketIO {
     expectName(event, "emit()", "event");
     const eventName = `${singularNameOf(schema)}:${event}`;
     const main = this.#namespaces.main;
+    this.#metrics.emitted("emit");
+    const started = performance.now();
     const deliveries = await this.#policy.deliveries(
       event,
       schema,
       data,
       reachOf(this.#namespaces, this.#recovery),
+    );
+    this.#metrics.contentEvent(
+      typeof schema === "string" ? schema : singularNameOf(schema),
+      event,
+      deliveries.length,
+      (performance.now() - started) / 1000,
     );
     for (const { to, followers, payload } of deliveries) {
       if (to === "everyone") main.emit(eventName, payload);
@@ -280,6 +262,7 @@ export class StrapiIO implements SocketIO {
     expectName(event, "raw()", "event");
     const targets = rooms === undefined ? [] : expectNames(rooms, "raw()", "rooms");
     const main = this.#namespaces.main;
+    this.#metrics.emitted("raw");
     (targets.length === 0 ? main : main.to(targets)).emit(event, data);
   }
 
@@ -298,6 +281,7 @@ export class StrapiIO implements SocketIO {
   sendPrivateMessage(socketId: string, event: string, data: unknown): void {
     expectName(socketId, "sendPrivateMessage()", "socketId");
     expectName(event, "sendPrivateMessage()", "event");
+    this.#metrics.emitted("sendPrivateMessage");
     const where = locateSocket(this.#namespaces, socketId);
     // Not connected here: address its id room, which the adapter resolves on the node holding it (or nowhere).
     if (where?.local) where.local.emit(event, data);
@@ -307,6 +291,7 @@ export class StrapiIO implements SocketIO {
   broadcast(socketId: string, event: string, data: unknown): void {
     expectName(socketId, "broadcast()", "socketId");
     expectName(event, "broadcast()", "event");
+    this.#metrics.emitted("broadcast");
     const where = locateSocket(this.#namespaces, socketId);
     if (where?.local) where.local.broadcast.emit(event, data);
     else namespaceOf(this.#namespaces, where?.remote).except(socketId).emit(event, data);
@@ -316,6 +301,7 @@ export class StrapiIO implements SocketIO {
     expectName(namespace, "emitToNamespace()", "namespace");
     expectName(event, "emitToNamespace()", "event");
     const target = findNamespace(this.#namespaces, namespace);
+    this.#metrics.emitted("emitToNamespace");
     if (!target) {
       const served = ["/", ...Object.keys(this.#namespaces.named)].join(", ");
       throw new TypeError(
@@ -367,6 +353,7 @@ export class StrapiIO implements SocketIO {
   }
 
   emitToEntity(uid: string, id: string | number, event: string, data: unknown): void {
+    this.#metrics.emitted("emitToEntity");
     this.#entities.emit(uid, id, event, data);
   }
 
@@ -406,9 +393,12 @@ export class StrapiIO implements SocketIO {
     this.#recovery?.accessChanged();
   }
 
-  async #identify(socket: IoSocket): Promise<void> {
-    const identity = await this.#policy.identify(socket);
-    socket.data = { ...identity, entitySubscriptions: [] };
+  /** What strapi-io answers over plain HTTP on its own port. */
+  #routes(): HttpRoutes {
+    const health = healthRoutes(this.#options.health, () => this.#unreadiness());
+    const { metrics } = this.#options;
+    if (!metrics.enabled || metrics.token === undefined) return health;
+    return firstOf(health, metricsRoute(metrics.path, metrics.token, () => this.#metrics.render()));
   }
 
   /** Why this node should not get new clients now (nothing when it should). */
@@ -448,22 +438,6 @@ function reachOf(namespaces: NamespaceSet, recovery: Recovery | undefined): Reac
   };
 }
 
-/** The node's replay stream and sessions, sized by the options. */
-function newRecovery(
-  options: ResolvedIoOptions,
-  logger: Logger,
-  namespaces: NamespaceSet,
-): Recovery {
-  const { pingInterval, pingTimeout } = options.socket.serverOptions;
-  const cluster = namespaces.cluster;
-  return new Recovery(options.recovery, {
-    maxSessions: options.limits.connections.maxPerNode,
-    // Engine.IO's defaults when unset.
-    detectionDelay: (pingInterval ?? 25_000) + (pingTimeout ?? 20_000),
-    complete: cluster && (() => cluster.connected),
-  }, logger);
-}
-
 /** Emits to the sockets of `namespace` in any of `rooms` and in none of `except`. */
 function sendTo(
   namespace: IoNamespace,
@@ -474,10 +448,4 @@ function sendTo(
 ): void {
   const target = namespace.to(rooms as string[]);
   (except?.length ? target.except(except as string[]) : target).emit(event, payload);
-}
-
-/** Turns whatever a policy threw into the error Socket.IO sends as `connect_error`. */
-function handshakeFailure(error: unknown): HandshakeError {
-  if (error instanceof HandshakeError) return error;
-  return new HandshakeError("handshake_failed", `Handshake failed: ${errorMessage(error)}`);
 }

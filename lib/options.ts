@@ -20,6 +20,12 @@ import {
   resolveHealth,
 } from "./http-routes.ts";
 import {
+  METRICS_DEFAULTS,
+  type MetricsOptions,
+  type ResolvedMetrics,
+  resolveMetrics,
+} from "./metrics/metrics-options.ts";
+import {
   RECOVERY_DEFAULTS,
   type RecoveryOptions,
   type ResolvedRecovery,
@@ -148,6 +154,8 @@ export interface IoOptions {
   recovery?: RecoveryOptions;
   /** Liveness and readiness endpoints on strapi-io's own port. */
   health?: HealthOptions;
+  /** Prometheus metrics on strapi-io's own port. */
+  metrics?: MetricsOptions;
 }
 
 /** Redis adapter options with every default applied. */
@@ -163,6 +171,7 @@ export const CORE_KEYS = [
   "limits",
   "recovery",
   "health",
+  "metrics",
 ] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
@@ -180,6 +189,7 @@ export interface ResolvedIoOptions {
   limits: ResolvedLimits;
   recovery: ResolvedRecovery;
   health: ResolvedHealth;
+  metrics: ResolvedMetrics;
 }
 
 /** The defaults, in one place. */
@@ -206,6 +216,7 @@ export const DEFAULTS = {
   limits: LIMIT_DEFAULTS,
   recovery: RECOVERY_DEFAULTS,
   health: HEALTH_DEFAULTS,
+  metrics: METRICS_DEFAULTS,
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -330,6 +341,10 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   const limits = resolveLimits(options.limits ?? {});
   const recovery = resolveRecovery(options.recovery ?? {});
   const health = resolveHealth(options.health ?? {});
+  const metrics = resolveMetrics(options.metrics ?? {});
+  if (metrics.enabled && health.enabled && metrics.path.startsWith(`${health.path}/`)) {
+    fail("metrics.path", `outside 'health.path' (${health.path})`, metrics.path);
+  }
 
   return {
     transport: { type, host, port, polling, maxBackpressure, drainTimeout, maxMessageSize },
@@ -347,6 +362,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     limits,
     recovery,
     health,
+    metrics,
   };
 }
 

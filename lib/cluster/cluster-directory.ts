@@ -128,6 +128,11 @@ export class ClusterDirectory implements ClusterLink {
     this.#join();
   }
 
+  /** Nodes this one knows of, itself included. */
+  get nodeCount(): number {
+    return this.#nodes.size + 1;
+  }
+
   findRemote(socketId: string): RemoteSocketRef | undefined {
     return this.#remote.get(socketId);
   }

@@ -148,3 +148,10 @@ export function covers(vector: Vector | undefined, entry: BufferedEvent): boolea
   if (!vector || entry.origin === undefined || entry.originSeq === undefined) return false;
   return entry.originSeq <= (vector.get(entry.origin) ?? 0);
 }
+
+/** The origin the cluster overlay stamped in a broadcast's flags: `[adapter id, count]`. */
+export function originOf(flags: unknown): [string, number] | undefined {
+  const origin = (flags as { origin?: unknown } | undefined)?.origin;
+  if (!Array.isArray(origin) || typeof origin[0] !== "string") return undefined;
+  return Number.isSafeInteger(origin[1]) ? [origin[0], origin[1] as number] : undefined;
+}

@@ -21,12 +21,13 @@
 import type { BroadcastOptions, Room } from "socket.io-adapter";
 import type { Packet } from "../adapter-types.ts";
 import type { Logger } from "../logger.ts";
+import type { RecoveryOutcome } from "../metrics/metrics.ts";
 import type { IoSocket, SocketData } from "../types.ts";
 import {
   carryEntry,
   carrySession,
-  covers,
   type Handoff,
+  originOf,
   receiveStream,
   type ResumeAnswer,
   type ResumeRequest,
@@ -42,7 +43,9 @@ import {
   sessionStart,
 } from "./positions.ts";
 import type { ResolvedRecovery } from "./recovery-options.ts";
-import { type BufferedEvent, type BufferEntry, ReplayBuffer } from "./replay-buffer.ts";
+import { type BufferEntry, ReplayBuffer } from "./replay-buffer.ts";
+import { matching, type ReplayItem, sameIdentity, writeReplay } from "./replay.ts";
+import { renameSocket, sessionIdOf, setSessionId } from "./socket-session.ts";
 import { type AwaySession, SessionStore } from "./session-store.ts";
 
 /** Socket.IO packet types that carry an event (protocol v5: EVENT, BINARY_EVENT). */
@@ -72,20 +75,26 @@ export interface RecoveryLimits {
    * other nodes' events are lost, and nobody resumes). @default always
    */
   complete?: () => boolean;
+  /** Told how each request to resume ended (for metrics). */
+  outcome?: (outcome: RecoveryOutcome) => void;
 }
+
+/** Why a request to resume did not. */
+type Refusal = Exclude<RecoveryOutcome, "recovered">;
+const REFUSALS = new Set<string>(
+  [
+    "no_session",
+    "identity_changed",
+    "missed_events_gone",
+    "redis_down",
+    "busy",
+  ] satisfies Refusal[],
+);
 
 /** The other nodes of a cluster, as recovery asks them (see `recovery-peers.ts`). */
 export interface RecoveryPeers {
   /** Asks every other node for a session; resolves with the holder's answer, or `undefined` if none has it. */
   ask(request: ResumeRequest): Promise<ResumeAnswer | undefined>;
-}
-
-/** An event to replay: this node's own (its encoded form cached there) or one another node carried. */
-interface ReplayItem {
-  readonly type: number;
-  readonly nsp: string;
-  readonly data: readonly unknown[];
-  encoded?: ReadonlyArray<string | Uint8Array>;
 }
 
 /** A recovery decided at the handshake, completed when the socket connects. */
@@ -103,13 +112,6 @@ interface PendingResume {
   release?: () => void;
 }
 
-/** `Adapter#encoder` is declared private but is the adapter's documented way to encode once. */
-type Encoder = { encode(packet: Packet): Array<string | Uint8Array> };
-type WritableSocket = {
-  client: { writeToEngine(packets: readonly unknown[], options: object): void };
-};
-type OriginFlags = { origin?: unknown };
-
 /** One node's replay stream and the sessions of its sockets away. */
 export class Recovery {
   readonly #window: number;
@@ -126,6 +128,7 @@ export class Recovery {
   readonly #resumedAt = new WeakMap<IoSocket, number>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #complete: () => boolean;
+  readonly #outcome: (outcome: RecoveryOutcome) => void;
   #peers: RecoveryPeers | undefined;
   /** While above 0, every broadcast from other nodes is kept (see `handoff.ts`). */
   #keepingAll = 0;
@@ -136,6 +139,7 @@ export class Recovery {
     this.#retention = options.window + limits.detectionDelay;
     this.#logger = logger;
     this.#complete = limits.complete ?? (() => true);
+    this.#outcome = limits.outcome ?? (() => {});
     this.#buffer = new ReplayBuffer(options.maxEvents, this.#retention);
     this.#sessions = new SessionStore(limits.maxSessions);
     this.#sweep = setInterval(() => {
@@ -180,7 +184,7 @@ export class Recovery {
     const seq = this.#seq;
     const data = [...(packet.data as unknown[]), formatOffset(this.#epoch, seq)];
     deliver({ ...packet, data }, opts);
-    const origin = originOf(opts.flags as OriginFlags | undefined);
+    const origin = originOf(opts.flags);
     if (origin) this.#vector.set(origin[0], Math.max(this.#vector.get(origin[0]) ?? 0, origin[1]));
     if (opts.flags?.volatile) return;
     this.#buffer.append({
@@ -238,12 +242,14 @@ export class Recovery {
     const pid = auth?.pid;
     if (isSessionId(pid)) {
       const offset = typeof auth?.offset === "string" ? auth.offset : undefined;
-      let pending = this.#claimHere(socket, pid, offset);
-      if (pending === undefined) pending = await this.#claimElsewhere(socket, pid, offset);
-      if (pending) {
-        this.#takeOver(socket, pid, pending);
+      const claim = this.#claimHere(socket, pid, offset) ??
+        await this.#claimElsewhere(socket, pid, offset);
+      if (typeof claim === "object") {
+        this.#takeOver(socket, pid, claim);
+        this.#outcome("recovered");
         return;
       }
+      this.#outcome(claim);
     }
     setSessionId(socket, newSessionId(this.#epoch, this.#seq));
   }
@@ -270,12 +276,7 @@ export class Recovery {
       ...pending.items,
       ...matching(own, pending.nsp, rooms, pending.vector),
     ];
-    const encoder = (socket.nsp.adapter as unknown as { encoder: Encoder }).encoder;
-    const client = (socket as unknown as WritableSocket).client;
-    for (const item of items) {
-      item.encoded ??= encoder.encode({ type: item.type, nsp: item.nsp, data: item.data });
-      client.writeToEngine(item.encoded, { preEncoded: true });
-    }
+    writeReplay(socket, items);
     this.#resumedAt.set(socket, this.#seq);
     this.#logger.debug(`socket ${socket.id} recovered with ${items.length} missed event(s)`);
   }
@@ -284,7 +285,7 @@ export class Recovery {
   answer({ pid, offset }: ResumeRequest): ResumeAnswer | null {
     const session = this.#sessions.take(pid, Date.now());
     if (!session) return null;
-    if (!this.#complete()) return { refused: "events from other nodes were lost (Redis down)" };
+    if (!this.#complete()) return { refused: "redis_down" };
     const missed = this.#missed(session, offset);
     if (typeof missed === "string") return { refused: missed };
     return {
@@ -338,17 +339,18 @@ export class Recovery {
 
   /**
    * A session held here (its own, or handed over), checked against the re-authenticated socket: `undefined`
-   * when none is held here, `null` when it is but cannot resume.
+   * when none is held here, else the resume or why not.
    */
   #claimHere(
     socket: IoSocket,
     pid: string,
     offset: string | undefined,
-  ): PendingResume | null | undefined {
+  ): PendingResume | Refusal | undefined {
     const session = this.#sessions.take(pid, Date.now());
     if (!session) return undefined;
-    if (!this.#complete()) return this.#refuse(socket, "events from other nodes were lost");
-    if (!this.#accepts(socket, session)) return null;
+    if (!this.#complete()) return this.#refuse(socket, "redis_down");
+    const unacceptable = this.#accepts(socket, session);
+    if (unacceptable) return unacceptable;
     const missed = this.#missed(session, offset);
     if (typeof missed === "string") return this.#refuse(socket, missed);
     const { sid, nsp, rooms, data } = session;
@@ -360,12 +362,13 @@ export class Recovery {
     socket: IoSocket,
     pid: string,
     offset: string | undefined,
-  ): Promise<PendingResume | null> {
+  ): Promise<PendingResume | Refusal> {
     // Issued here and not held any more (expired, resumed, evicted): no other node has it.
-    if (!this.#peers || sessionEpoch(pid) === this.#epoch || !this.#complete()) return null;
-    if (this.#asking >= MAX_ASKING) {
-      return this.#refuse(socket, "too many sessions asked for at once");
+    if (!this.#peers || sessionEpoch(pid) === this.#epoch) {
+      return this.#refuse(socket, "no_session");
     }
+    if (!this.#complete()) return this.#refuse(socket, "redis_down");
+    if (this.#asking >= MAX_ASKING) return this.#refuse(socket, "busy");
     const ownFrom = this.#seq;
     const release = this.#keepAll();
     let answer: ResumeAnswer | undefined;
@@ -380,47 +383,50 @@ export class Recovery {
     if (!answer) {
       release();
       // A node leaving may have handed it over in between (its hand-off arrives before its answer).
-      return this.#claimHere(socket, pid, offset) ?? null;
+      return this.#claimHere(socket, pid, offset) ?? this.#refuse(socket, "no_session");
     }
     if ("refused" in answer) {
       release();
-      return this.#refuse(socket, answer.refused);
+      const refusal = REFUSALS.has(answer.refused) ? answer.refused as Refusal : "no_session";
+      return this.#refuse(socket, refusal);
     }
     const { session, events, vector } = answer;
-    if (!this.#accepts(socket, session)) {
+    const unacceptable = this.#accepts(socket, session);
+    if (unacceptable) {
       release();
-      return null;
+      return unacceptable;
     }
     socket.conn.once("close", release); // the connection may end before it connects
     const { sid, nsp, rooms, data } = session;
     return { sid, nsp, rooms, data, items: events, ownFrom, vector: new Map(vector), release };
   }
 
-  /** Same namespace, same principal in the same audience. */
-  #accepts(socket: IoSocket, session: { nsp: string; data: SocketData }): boolean {
-    const why = session.nsp !== socket.nsp.name
-      ? "session of another namespace"
-      : !sameIdentity(session.data, socket.data)
-      ? "its identity changed"
-      : undefined;
-    if (why) this.#refuse(socket, why);
-    return why === undefined;
+  /** Same namespace, same principal in the same audience; else why not. */
+  #accepts(socket: IoSocket, session: { nsp: string; data: SocketData }): Refusal | undefined {
+    if (session.nsp === socket.nsp.name && sameIdentity(session.data, socket.data)) {
+      return undefined;
+    }
+    return this.#refuse(socket, "identity_changed");
   }
 
   /** Everything held here that the client of `session` missed after its `offset`, or why it cannot resume. */
-  #missed(session: AwaySession, offset: string | undefined): readonly ReplayItem[] | string {
+  #missed(
+    session: AwaySession,
+    offset: string | undefined,
+  ): readonly ReplayItem[] | "missed_events_gone" {
     const stream = session.from;
     const received = parseOffset(offset, stream ? stream.epoch : this.#epoch);
-    if (!stream && received !== undefined && received > this.#seq) return "offset from the future";
+    // An offset this stream never issued (forged): what was missed cannot be known.
+    if (!stream && received !== undefined && received > this.#seq) return "missed_events_gone";
     const since = Math.max(session.since, received ?? 0);
     const rooms = new Set(session.rooms);
     if (!stream) {
       const own = this.#replayable(this.#buffer, since);
-      return own ? matching(own, session.nsp, rooms) : "missed events evicted, or a break";
+      return own ? matching(own, session.nsp, rooms) : "missed_events_gone";
     }
     const theirs = this.#replayable(stream.buffer, since);
     const ours = this.#replayable(this.#buffer, stream.ownFrom);
-    if (!theirs || !ours) return "missed events evicted, or a break";
+    if (!theirs || !ours) return "missed_events_gone";
     return [
       ...matching(theirs, session.nsp, rooms),
       ...matching(ours, session.nsp, rooms, stream.vector),
@@ -440,9 +446,9 @@ export class Recovery {
     this.#pending.set(socket, pending);
   }
 
-  #refuse(socket: IoSocket, why: string): null {
-    this.#logger.debug(`socket ${socket.id} not recovered: ${why}`);
-    return null;
+  #refuse(socket: IoSocket, refusal: Refusal): Refusal {
+    this.#logger.debug(`socket ${socket.id} not recovered: ${refusal.replaceAll("_", " ")}`);
+    return refusal;
   }
 
   #keepAll(): () => void {
@@ -465,59 +471,4 @@ export class Recovery {
     const entries = buffer.after(since);
     return entries?.some((entry) => entry.kind === "break") ? undefined : entries;
   }
-}
-
-/** The events of `entries` that a socket of `nsp` in `rooms` received, less those `vector` covers. */
-function matching(
-  entries: readonly BufferEntry[],
-  nsp: string,
-  rooms: ReadonlySet<Room>,
-  vector?: Vector,
-): BufferedEvent[] {
-  return entries.filter((entry): entry is BufferedEvent =>
-    entry.kind === "event" && entry.nsp === nsp && reaches(entry, rooms) && !covers(vector, entry)
-  );
-}
-
-/** Whether a socket in `rooms` received `event` (the adapter's rule: in one target room, in no `except`). */
-function reaches(event: BufferedEvent, rooms: ReadonlySet<Room>): boolean {
-  if (event.except) { for (const room of event.except) if (rooms.has(room)) return false; }
-  if (event.rooms.size === 0) return true;
-  for (const room of event.rooms) if (rooms.has(room)) return true;
-  return false;
-}
-
-/** Same audience and same principal (both absent for the public role). */
-function sameIdentity(before: SocketData, now: SocketData): boolean {
-  return before.audience === now.audience &&
-    before.principal?.kind === now.principal?.kind &&
-    before.principal?.id === now.principal?.id;
-}
-
-/** The origin the cluster overlay stamped on a broadcast: `[adapter id, count]`. */
-function originOf(flags: OriginFlags | undefined): [string, number] | undefined {
-  const origin = flags?.origin;
-  if (!Array.isArray(origin) || typeof origin[0] !== "string") return undefined;
-  return Number.isSafeInteger(origin[1]) ? [origin[0], origin[1] as number] : undefined;
-}
-
-/** `Socket#pid` (declared private by Socket.IO): the session id sent in the CONNECT reply. */
-function sessionIdOf(socket: IoSocket): string | undefined {
-  return (socket as unknown as { pid?: string }).pid;
-}
-
-function setSessionId(socket: IoSocket, pid: string): void {
-  (socket as unknown as { pid?: string }).pid = pid;
-}
-
-/**
- * Gives a socket that has not connected yet the id of the session it resumes. Socket.IO keeps such a
- * socket in `_preConnectSockets` by id (it moves it to `sockets` on connect).
- */
-function renameSocket(socket: IoSocket, id: string): void {
-  const waiting = (socket.nsp as unknown as { _preConnectSockets?: Map<string, IoSocket> })
-    ._preConnectSockets;
-  waiting?.delete(socket.id);
-  (socket as { id: string }).id = id;
-  waiting?.set(id, socket);
 }

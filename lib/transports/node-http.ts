@@ -12,7 +12,7 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from "node:http";
-import { NOT_FOUND } from "../http-routes.ts";
+import { type HttpAnswer, NOT_FOUND } from "../http-routes.ts";
 import type { AddressInfo } from "node:net";
 import {
   backlogLimits,
@@ -107,10 +107,20 @@ function answerPlainRequest(
   response: ServerResponse,
 ): void {
   const method = request.method ?? "GET";
-  const path = (request.url ?? "/").split("?", 1)[0] as string;
-  const answer = context.routes?.answer(method, path) ?? NOT_FOUND;
-  response.writeHead(answer.status, { "content-type": "application/json" });
-  response.end(method === "HEAD" ? undefined : answer.body);
+  const answer = context.routes?.answer({
+    method,
+    path: (request.url ?? "/").split("?", 1)[0] as string,
+    authorization: request.headers.authorization ?? "",
+  }) ?? NOT_FOUND;
+  const reply = (done: HttpAnswer) => {
+    response.writeHead(done.status, {
+      "content-type": done.contentType ?? "application/json",
+      ...done.headers,
+    });
+    response.end(method === "HEAD" ? undefined : done.body);
+  };
+  if (answer instanceof Promise) void answer.then(reply);
+  else reply(answer);
 }
 
 type ListenerSnapshot = Map<string, Array<(...args: unknown[]) => void>>;

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { uServer } from "engine.io";
-import { NOT_FOUND, STATUS_TEXT } from "../http-routes.ts";
+import { type HttpAnswer, NOT_FOUND, STATUS_TEXT } from "../http-routes.ts";
 import { errorMessage } from "../logger.ts";
 import {
   type BacklogLimits,
@@ -111,12 +111,29 @@ async function startUwsTransport(
   engine.attach(app as never, serverOptions as never);
   // Below Socket.IO's own route (uWS matches the most specific): health, and a plain 404 for the rest.
   app.any("/*", (res, req) => {
-    const method = req.getMethod().toUpperCase();
-    const answer = context.routes?.answer(method, req.getUrl()) ?? NOT_FOUND;
-    res.cork(() => {
-      res.writeStatus(STATUS_TEXT[answer.status] ?? String(answer.status))
-        .writeHeader("content-type", "application/json")
-        .end(method === "HEAD" ? undefined : answer.body);
+    const request = {
+      method: req.getMethod().toUpperCase(),
+      path: req.getUrl(),
+      authorization: req.getHeader("authorization"),
+    };
+    const answer = context.routes?.answer(request) ?? NOT_FOUND;
+    const reply = (done: HttpAnswer): void =>
+      void res.cork(() => {
+        res.writeStatus(STATUS_TEXT[done.status] ?? String(done.status));
+        res.writeHeader("content-type", done.contentType ?? "application/json");
+        for (const [name, value] of Object.entries(done.headers ?? {})) {
+          res.writeHeader(name, value);
+        }
+        res.end(request.method === "HEAD" ? undefined : done.body);
+      });
+    if (!(answer instanceof Promise)) {
+      reply(answer);
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => void (aborted = true));
+    void answer.then((done) => {
+      if (!aborted) reply(done);
     });
   });
   engine.on("connection", (socket: UwsEngineSocket) => {

@@ -1,0 +1,195 @@
+/**
+ * The metrics of one `$io` in a prom-client registry of its own (two `$io` in one process, or an app
+ * that uses prom-client itself, never mix). Loaded only when `metrics.enabled` (see `metrics.ts`).
+ *
+ * @module
+ */
+import client from "prom-client";
+import type { IoSocket } from "../types.ts";
+import type { EmitMethod, Metrics, MetricSources, RecoveryOutcome } from "./metrics.ts";
+
+/** Socket.IO's disconnect reasons; anything else is counted as `other`. */
+const DISCONNECT_REASONS = new Set([
+  "transport close",
+  "transport error",
+  "ping timeout",
+  "parse error",
+  "forced close",
+  "forced server close",
+  "server shutting down",
+  "server namespace disconnect",
+  "client namespace disconnect",
+]);
+
+/** Distinct values a label fed by app code (refusal codes, content types) may take before `other`. */
+const MAX_LABEL_VALUES = 100;
+const LABEL_VALUE = /^[A-Za-z0-9_:.\-]{1,80}$/;
+
+export function prometheusMetrics(sources: MetricSources, nodeId: string | undefined): Metrics {
+  const register = new client.Registry();
+  if (nodeId) register.setDefaultLabels({ node: nodeId });
+  client.collectDefaultMetrics({ register, prefix: "strapi_io_" });
+  const registers = [register];
+
+  const connections = new client.Gauge({
+    name: "strapi_io_connections",
+    help: "Connected sockets, by transport, namespace and audience kind (public, role, token).",
+    labelNames: ["transport", "namespace", "audience"] as const,
+    registers,
+  });
+  const connects = new client.Counter({
+    name: "strapi_io_connects_total",
+    help: "Sockets connected (recovered ones included), by namespace.",
+    labelNames: ["namespace"] as const,
+    registers,
+  });
+  const disconnects = new client.Counter({
+    name: "strapi_io_disconnects_total",
+    help: "Sockets disconnected, by Socket.IO's reason.",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  const refusals = new client.Counter({
+    name: "strapi_io_handshake_refusals_total",
+    help: "Handshakes refused, by the code the client's connect_error carries.",
+    labelNames: ["code"] as const,
+    registers,
+  });
+  const emits = new client.Counter({
+    name: "strapi_io_emits_total",
+    help: "Calls of the $io sending methods, by method.",
+    labelNames: ["method"] as const,
+    registers,
+  });
+  const contentEvents = new client.Counter({
+    name: "strapi_io_content_events_total",
+    help: "Content events sent with emit(), by content type and action.",
+    labelNames: ["content_type", "action"] as const,
+    registers,
+  });
+  const copies = new client.Counter({
+    name: "strapi_io_sanitized_copies_total",
+    help:
+      "Copies of content events sanitized (one per permission set with receivers), by content type.",
+    labelNames: ["content_type"] as const,
+    registers,
+  });
+  const sanitizing = new client.Histogram({
+    name: "strapi_io_sanitize_duration_seconds",
+    help: "Time to decide the receivers of one content event and sanitize its copies.",
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers,
+  });
+  const recoveries = new client.Counter({
+    name: "strapi_io_recoveries_total",
+    help: "Reconnecting clients that asked to resume a session, by outcome.",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
+  new client.Counter({
+    name: "strapi_io_backpressure_disconnects_total",
+    help: "Slow consumers disconnected (send backlog over transport.maxBackpressure).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sources.backpressureDisconnects());
+    },
+  });
+  new client.Gauge({
+    name: "strapi_io_entity_subscriptions",
+    help: "Entity subscriptions held by the sockets of this node.",
+    registers,
+    collect() {
+      this.set(sources.entitySubscriptions());
+    },
+  });
+  new client.Gauge({
+    name: "strapi_io_recovery_buffered_events",
+    help: "Events kept for replay to reconnecting clients.",
+    registers,
+    collect() {
+      this.set(sources.recovery()?.events ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: "strapi_io_recovery_sessions",
+    help: "Sessions of disconnected sockets that may still resume.",
+    registers,
+    collect() {
+      this.set(sources.recovery()?.sessions ?? 0);
+    },
+  });
+  const cluster = sources.cluster;
+  if (cluster) {
+    new client.Gauge({
+      name: "strapi_io_redis_connected",
+      help: "1 when this node reaches the cluster's Redis, else 0.",
+      registers,
+      collect() {
+        this.set(cluster.connected() ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: "strapi_io_cluster_nodes",
+      help: "Nodes of the cluster this node knows of, itself included.",
+      registers,
+      collect() {
+        this.set(cluster.nodes());
+      },
+    });
+  }
+
+  const codes = boundedLabel();
+  const actions = boundedLabel();
+  const contentTypes = boundedLabel();
+  /** Each socket's labels as counted when it connected (its audience may change; the count must not drift). */
+  const counted = new WeakMap<
+    IoSocket,
+    { transport: string; namespace: string; audience: string }
+  >();
+
+  return {
+    connected(socket) {
+      const labels = {
+        transport: sources.transport() ?? "unknown",
+        namespace: socket.nsp.name,
+        audience: audienceKind(socket),
+      };
+      counted.set(socket, labels);
+      connections.inc(labels);
+      connects.inc({ namespace: labels.namespace });
+    },
+    disconnected(socket, reason) {
+      const labels = counted.get(socket);
+      if (labels) connections.dec(labels);
+      disconnects.inc({ reason: DISCONNECT_REASONS.has(reason) ? reason : "other" });
+    },
+    refused: (code) => refusals.inc({ code: codes(code) }),
+    emitted: (method: EmitMethod) => emits.inc({ method }),
+    contentEvent(contentType, action, made, seconds) {
+      const type = contentTypes(contentType);
+      contentEvents.inc({ content_type: type, action: actions(action) });
+      copies.inc({ content_type: type }, made);
+      sanitizing.observe(seconds);
+    },
+    recovery: (outcome: RecoveryOutcome) => recoveries.inc({ outcome }),
+    render: async () => ({ contentType: register.contentType, body: await register.metrics() }),
+  };
+}
+
+/** Public, role (a user's) or token: what the socket's principal is. */
+function audienceKind(socket: IoSocket): string {
+  const principal = socket.data.principal;
+  return principal ? (principal.kind === "token" ? "token" : "role") : "public";
+}
+
+/** A label value as given while it is well-formed and among the first {@link MAX_LABEL_VALUES}; else `other`. */
+function boundedLabel(): (value: string) => string {
+  const seen = new Set<string>();
+  return (value) => {
+    if (seen.has(value)) return value;
+    if (!LABEL_VALUE.test(value) || seen.size >= MAX_LABEL_VALUES) return "other";
+    seen.add(value);
+    return value;
+  };
+}
