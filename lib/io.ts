@@ -11,7 +11,13 @@ import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
-import { firstOf, healthRoutes, type HttpRoutes, metricsRoute } from "./http-routes.ts";
+import {
+  firstOf,
+  type HttpAnswer,
+  healthRoutes,
+  type HttpRoutes,
+  metricsRoute,
+} from "./http-routes.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics, MetricsFactory } from "./metrics/metrics.ts";
 import type { ResolvedIoOptions } from "./options.ts";
@@ -391,6 +397,19 @@ export class StrapiIO implements SocketIO {
    */
   accessChanged(): void {
     this.#recovery?.accessChanged();
+  }
+
+  /**
+   * @internal Health or metrics, as strapi-io's own port answers them, for a route of another server (the
+   * plugin's `/api/io/…` routes on Strapi's); `undefined` when that one is switched off.
+   */
+  answerOperations(
+    what: "live" | "ready" | "metrics",
+    authorization: string,
+  ): HttpAnswer | Promise<HttpAnswer> | undefined {
+    const { health, metrics } = this.#options;
+    const path = what === "metrics" ? metrics.path : `${health.path}/${what}`;
+    return this.#routes().answer({ method: "GET", path, authorization });
   }
 
   /** What strapi-io answers over plain HTTP on its own port. */

@@ -21,6 +21,7 @@ import {
   resolvePluginOptions,
 } from "./plugin-options.ts";
 import { ACCESS_CHANGES, type AccessChange, type CredentialStore, Sessions } from "./sessions.ts";
+import { operationsController, operationsRoutes } from "./operations-routes.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
@@ -42,6 +43,8 @@ export interface StrapiServerPlugin {
   register(): void;
   bootstrap(context: { strapi: StrapiLike }): Promise<void>;
   destroy(context: { strapi: StrapiLike }): Promise<void>;
+  routes: typeof operationsRoutes;
+  controllers: { operations: typeof operationsController };
 }
 
 /** Strapi's plugin object for `strapi-server.js`. */
@@ -54,6 +57,8 @@ export const strapiPlugin: StrapiServerPlugin = {
     },
   },
   register(): void {},
+  routes: operationsRoutes,
+  controllers: { operations: operationsController },
   async bootstrap({ strapi }: { strapi: StrapiLike }): Promise<void> {
     const config = strapi.config.get("plugin::io", {}) as PluginOptions;
     const options = resolvePluginOptions(config);
