@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { expectKnownKeys, expectPlainObject, fail } from "./config-checks.ts";
+import { expectKnownKeys, expectPlainObject, fail, integerAtLeast } from "./config-checks.ts";
 
 /** Health endpoints (see the README's "Operations"). */
 export interface HealthOptions {
@@ -13,12 +13,18 @@ export interface HealthOptions {
   enabled?: boolean;
   /** Where. @default "/health" */
   path?: string;
+  /**
+   * How long `close()` (the plugin's destroy, which Strapi runs on SIGTERM) keeps serving connected clients
+   * while `<path>/ready` answers 503, before it closes them: time for balancers to stop sending new ones.
+   * @default 0
+   */
+  drainDelay?: number;
 }
 
 export type ResolvedHealth = Required<HealthOptions>;
 
 /** The defaults of `health` (also part of `DEFAULTS`). */
-export const HEALTH_DEFAULTS = { enabled: true, path: "/health" } as const;
+export const HEALTH_DEFAULTS = { enabled: true, path: "/health", drainDelay: 0 } as const;
 
 const ROUTE_PATH = /^(\/[A-Za-z0-9_\-.]+)+$/;
 
@@ -32,7 +38,13 @@ export function resolveHealth(health: HealthOptions): ResolvedHealth {
   if (typeof path !== "string" || !ROUTE_PATH.test(path)) {
     fail("health.path", "a path like '/health' (no trailing slash)", path);
   }
-  return { enabled, path };
+  const drainDelay = integerAtLeast(
+    health.drainDelay ?? HEALTH_DEFAULTS.drainDelay,
+    0,
+    "health.drainDelay",
+    "an integer number of milliseconds",
+  );
+  return { enabled, path, drainDelay };
 }
 
 /** A plain HTTP answer. */

@@ -375,7 +375,10 @@ export class StrapiIO implements SocketIO {
    * tells the other nodes this one is leaving and closes both Redis connections. Idempotent.
    */
   async close(): Promise<void> {
+    const draining = !this.#closing && this.#transport !== undefined;
     this.#closing = true; // unready at once: balancers stop sending new clients
+    const { drainDelay } = this.#options.health;
+    if (draining && drainDelay > 0) await new Promise((resolve) => setTimeout(resolve, drainDelay));
     // Recovery in a cluster: the others keep every broadcast from the announcement on, and take over the
     // sessions of the sockets closed next (see lib/recovery/handoff.ts).
     const handingOff = this.#transport && this.#namespaces.cluster?.connected

@@ -63,3 +63,19 @@ describe("health options", () => {
     );
   });
 });
+
+describe("health.drainDelay", () => {
+  it("close() answers unready at once and keeps serving connected clients for drainDelay, then closes them", async () => {
+    const h = await startHarness("uws", { health: { drainDelay: 300 } });
+    const client = await h.client();
+    const disconnected = new Promise((resolve) => client.once("disconnect", resolve));
+    const closing = h.io.close();
+    assert.deepEqual(await get(`${h.url}/health/ready`), {
+      status: 503,
+      body: '{"status":"unready","reasons":["shutting down"]}',
+    });
+    assert.equal(client.connected, true, "still served while draining");
+    await closing;
+    await disconnected;
+  });
+});
