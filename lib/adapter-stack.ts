@@ -4,9 +4,10 @@
  *    when it is created, before any namespace exists, so that no Redis adapter subscribes for nothing);
  * 2. the transport's mixin (uWS: one native publish per room; node-http: room fan-out without a
  *    de-duplication set);
- * 3. with `recovery` on, the recovery layer: every delivery on this node gets its offset in the node's
+ * 3. with metrics on, the delivery count (see `lib/metrics/delivery-count.ts`);
+ * 4. with `recovery` on, the recovery layer: every delivery on this node gets its offset in the node's
  *    replay stream and is kept for replay (see `lib/recovery/recovery-adapter.ts`);
- * 4. in a cluster, when the layers below deliver without calling the base's `broadcast` (uWS), or must see
+ * 5. in a cluster, when the layers below deliver without calling the base's `broadcast` (uWS), or must see
  *    broadcasts from other nodes (recovery), the cluster's delivery overlay: it publishes each broadcast
  *    to Redis itself and hands broadcasts from other nodes to the layers below as local ones (see
  *    `lib/cluster/redis-adapter.ts`).
@@ -16,6 +17,7 @@
 import type { AdapterConstructor } from "./adapter-types.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
 import type { Recovery } from "./recovery/recovery.ts";
+import { withDeliveryCount } from "./metrics/delivery-count.ts";
 import { withRecovery } from "./recovery/recovery-adapter.ts";
 import type { AdapterMixin } from "./transports/transport.ts";
 import type { IoServer } from "./types.ts";
@@ -26,9 +28,11 @@ export function installAdapterStack(
   transport: AdapterMixin,
   cluster: RedisCluster | undefined,
   recovery: Recovery | undefined,
+  delivered?: (namespace: string, recipients: number) => void,
 ): void {
   const base = server.adapter() as unknown as AdapterConstructor;
-  const delivering = transport.wrap(base);
+  const transported = transport.wrap(base);
+  const delivering = delivered ? withDeliveryCount(transported, delivered) : transported;
   const recording = recovery ? withRecovery(delivering, recovery) : delivering;
   const stack = cluster && (transport.deliversItself || recovery)
     ? cluster.overlay(recording, recovery && ((room) => recovery.awayIn(room)))

@@ -13,8 +13,8 @@ import { ConnectionLimits } from "./connection-limits.ts";
 import { EntitySubscriptions } from "./entity-subscriptions.ts";
 import {
   firstOf,
-  type HttpAnswer,
   healthRoutes,
+  type HttpAnswer,
   type HttpRoutes,
   metricsRoute,
 } from "./http-routes.ts";
@@ -188,7 +188,14 @@ export class StrapiIO implements SocketIO {
         httpServer,
         routes: this.#routes(),
       });
-      installAdapterStack(this.#server, transport.adapter, this.#cluster, this.#recovery);
+      const metrics = this.#metrics;
+      installAdapterStack(
+        this.#server,
+        transport.adapter,
+        this.#cluster,
+        this.#recovery,
+        this.#options.metrics.enabled ? (nsp, count) => metrics.delivered(nsp, count) : undefined,
+      );
       this.#transport = await transport.start();
     } catch (error) {
       // A transport that failed after binding an engine leaves connections to end; one that failed before has none.

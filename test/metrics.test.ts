@@ -86,6 +86,8 @@ for (const transport of TRANSPORTS) {
           'strapi_io_emits_total{method="raw"}': 2,
           'strapi_io_emits_total{method="emit"}': 1,
           'strapi_io_emits_total{method="sendPrivateMessage"}': 1,
+          // raw() twice, emit() once and a private message, each to the one socket then in `/`.
+          'strapi_io_deliveries_total{namespace="/"}': 4,
           'strapi_io_content_events_total{content_type="api::article.article",action="update"}': 1,
           'strapi_io_sanitized_copies_total{content_type="api::article.article"}': 1,
           "strapi_io_sanitize_duration_seconds_count": 1,
@@ -121,6 +123,35 @@ for (const transport of TRANSPORTS) {
         );
         assert.ok(!series.some((line) => line.includes("user-")), "no user in any label");
         assert.ok(series.length < 200, `a bounded number of series (${series.length})`);
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    it("count each recipient once, for overlapping rooms and except lists too", async () => {
+      const h = await startHarness(transport, METRICS, { policy });
+      try {
+        const clients = await Promise.all([h.client(), h.client(), h.client()]);
+        const [a, b, c] = clients.map((client) => client.id!);
+        h.io.joinRoom(a!, "r1");
+        h.io.joinRoom(b!, "r1");
+        h.io.joinRoom(b!, "r2");
+        h.io.joinRoom(c!, "r2");
+        h.io.joinRoom(c!, "r3");
+        const deliveries = async () =>
+          value((await scrape(h.url)).text, 'strapi_io_deliveries_total{namespace="/"}') ?? 0;
+        const cases: Array<[() => void, number]> = [
+          [() => h.io.server.to(["r1", "r2"]).emit("x"), 3], // b once
+          [() => h.io.server.to(["r1", "r2"]).except("r3").emit("x"), 2],
+          [() => h.io.server.except("r1").emit("x"), 1],
+          [() => h.io.server.to("r2").emit("x"), 2],
+          [() => h.io.server.emit("x"), 3],
+        ];
+        for (const [send, recipients] of cases) {
+          const before = await deliveries();
+          send();
+          assert.equal((await deliveries()) - before, recipients, String(send));
+        }
       } finally {
         await h.cleanup();
       }

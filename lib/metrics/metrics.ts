@@ -48,6 +48,8 @@ export interface Metrics {
   disconnected(socket: IoSocket, reason: string): void;
   refused(code: string): void;
   emitted(method: EmitMethod): void;
+  /** A broadcast reached `recipients` sockets of `namespace` on this node. */
+  delivered(namespace: string, recipients: number): void;
   /** One `emit()` delivered: its content type and action, its sanitized copies and the seconds it took to make them. */
   contentEvent(contentType: string, action: string, copies: number, seconds: number): void;
   recovery(outcome: RecoveryOutcome): void;
@@ -61,6 +63,7 @@ export const NO_METRICS: Metrics = {
   disconnected() {},
   refused() {},
   emitted() {},
+  delivered() {},
   contentEvent() {},
   recovery() {},
   render: () => Promise.reject(new Error("strapi-io: metrics are not enabled")),

@@ -61,6 +61,12 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
     labelNames: ["method"] as const,
     registers,
   });
+  const deliveries = new client.Counter({
+    name: "strapi_io_deliveries_total",
+    help: "Events delivered to sockets of this node (one per recipient), by namespace.",
+    labelNames: ["namespace"] as const,
+    registers,
+  });
   const contentEvents = new client.Counter({
     name: "strapi_io_content_events_total",
     help: "Content events sent with emit(), by content type and action.",
@@ -166,6 +172,7 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
     },
     refused: (code) => refusals.inc({ code: codes(code) }),
     emitted: (method: EmitMethod) => emits.inc({ method }),
+    delivered: (namespace, recipients) => deliveries.inc({ namespace }, recipients),
     contentEvent(contentType, action, made, seconds) {
       const type = contentTypes(contentType);
       contentEvents.inc({ content_type: type, action: actions(action) });
