@@ -11,8 +11,8 @@ import type { IoNamespace } from "../types.ts";
 import type { Handoff, ResumeAnswer, ResumeRequest } from "./handoff.ts";
 import type { Recovery, RecoveryPeers } from "./recovery.ts";
 
-export const RESUME_EVENT = "strapi-io:resume";
-export const HANDOFF_EVENT = "strapi-io:handoff";
+const RESUME_EVENT = "strapi-io:resume";
+const HANDOFF_EVENT = "strapi-io:handoff";
 
 /** Events of one hand-off per message, so that no message nears Redis' output buffer limits. */
 const ENTRIES_PER_MESSAGE = 500;
@@ -43,7 +43,13 @@ export function connectRecoveryCluster(
 ): RecoveryCluster {
   main.on(RESUME_EVENT, (request: unknown, ack?: (answer: ResumeAnswer | null) => void) => {
     const parsed = parseRequest(request);
-    ack?.(parsed ? recovery.answer(parsed) : null);
+    let answer: ResumeAnswer | null = null;
+    try {
+      answer = parsed ? recovery.answer(parsed) : null;
+    } catch (error) {
+      logger.error(`could not answer another node's request for a session: ${errorMessage(error)}`);
+    }
+    ack?.(answer); // always: the asking node waits for every node's answer
   });
   const incoming = new Map<
     string,
