@@ -25,6 +25,8 @@ export interface RunResults {
   sessions: SessionResult[];
   emitCosts: Array<{ transport: "uws" | "node-http"; audiences: number; usPerEmit: number }>;
   minutes: number;
+  /** The runner's arguments (absent in runs recorded before it was kept: plain `npm run bench`). */
+  args?: string[];
 }
 
 type PhaseMetric =
@@ -37,6 +39,7 @@ type PhaseMetric =
 
 const LABELS: Record<ContenderName, string> = {
   "strapi-io-uws": "strapi-io uWS",
+  "strapi-io-uws-no-recovery": "strapi-io uWS, recovery off",
   "strapi-io-node-http": "strapi-io node-http",
   "socketio-node-http": "Socket.IO node:http",
   "bare-uws": "bare uWS publish (control)",
@@ -138,6 +141,20 @@ function bars(results: RunResults, n: number, smallN: number | undefined): Bar[]
       kind: "max",
     });
   }
+  // Recovery (on by default) against the same contender with `recovery: { enabled: false }`.
+  for (const workload of ["emit", "raw-all", "raw-room"] as const) {
+    for (const mode of MODES) {
+      list.push({
+        text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery with recovery ÷ without, ${
+          mode === "burst" ? "bursts" : mode
+        }`,
+        value: cpu("strapi-io-uws", workload, mode) /
+          cpu("strapi-io-uws-no-recovery", workload, mode),
+        limit: mode === "burst" ? 1.3 : 1.15,
+        kind: "max",
+      });
+    }
+  }
   list.push({
     text: "`emit()`: Socket.IO node:http CPU/delivery ÷ strapi-io uWS, bursts",
     value: cpu("socketio-node-http", "emit", "burst") / cpu("strapi-io-uws", "emit", "burst"),
@@ -219,11 +236,18 @@ export function renderResults(results: RunResults): string {
   const repeated = phases.filter((p) => p.attempts > 1).length;
   const losses = lossLines(results);
   const out: string[] = [];
+  const args = results.args?.filter((arg) => !arg.startsWith("--out=")) ??
+    (results.quick ? ["--quick"] : []);
+  const command = `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`;
   out.push("# strapi-io fan-out benchmarks", "");
   out.push(
-    `Written by \`npm run bench${results.quick ? " -- --quick" : ""}\` on ${env.date} in ${
+    `Written by \`${command}\` on ${env.date} in ${
       results.minutes.toFixed(1)
     } min. Every number is the median of ${results.reps} repetitions (each a fresh server process and fresh client processes); ratios compare contenders measured in this same run.`,
+    "",
+  );
+  out.push(
+    "Resumable delivery (`recovery`, on by default from commit 777c5a5 on, so in the strapi-io rows of runs from then on): its cost per delivery (recovery on ÷ off), a reconnect storm against REST refetching, and the replay buffer's memory are in `bench/recovery/RESULTS.md`.",
     "",
   );
   out.push("## Environment", "");
@@ -378,23 +402,26 @@ export function renderResults(results: RunResults): string {
   out.push(
     "- *Fixed cost of `emit()`*: no client connected; audience rooms nobody is in are skipped before publishing, so this is the policy (one sanitized copy), Socket.IO's broadcast operator, one encode, and the per-audience bookkeeping.",
   );
-  out.push("", "## What limits the bars that are not met", "");
-  out.push(
-    "Analysis written for the run of 2026-11-23 (re-check it after changes to lib/transports/ or to the scenario). Measured with `npm run bench -- --profile=strapi-io-uws` (V8 CPU profile, `bench/profile-summary.ts`), `--perf` (Linux `perf record -g -p <server pid>`, kernel and JIT frames), heap snapshots (`BENCH_HEAP_SNAPSHOT=<dir>`, `bench/heap-summary.ts`) and the per-phase user/kernel split above.",
-    "",
-  );
-  out.push(
-    "- **`emitToEntity()` paced.** Each event reaches 5 sockets, so per-event work is not amortized. The synchronous time of one call is ~3 µs for the control (string splice + one `publish`) and ~8–12 µs for strapi-io: JSON-encoding the ~1 KB document (`encodeAsString`, the top JS frame in the profile, ~45% of an isolated `emitToEntity()`), `hasBinary`, Socket.IO's `BroadcastOperator`, the adapter, then the same native `publish`. That is 1–2 µs per delivery of user time. The kernel share then grows too: with 5 sends per turn every receiving client is asleep, and `perf` shows the server's time going to waking it (`sock_def_readable` → `_raw_spin_unlock_irqrestore`, ~11%) and to being preempted by it (`finish_task_switch`, ~11%); a server that spends longer per turn pays that wake-up on more sends. In bursts (200 events per turn) the ratio is within the bar.",
-  );
-  out.push(
-    "- **`raw()` to a room, paced.** strapi-io's per-event work equals the control's within ~10% (synchronous time per event in the tables: one encode and one `publish` to a topic of N/2 sockets), and the kernel time per delivery varies by ±25% between repetitions of the *same* contender on this shared 2-core machine; the median ratio swings between runs (0.9–1.25×). Not a code path of strapi-io's own.",
-  );
-  out.push(
-    "- **Synchronous part of `emit()` vs N.** uWS's `publish` is not O(1): the first publish to a topic after a drain visits every subscriber of the topic (uWS's topic tree marks each for the merge at the end of the loop turn). The control's bare `publish` grows the same way from N = 1,000 to 10,000 (see the synchronous-time tables; in bursts, publishes after the first in a turn are cheap). strapi-io's own part (policy, sanitizing, encoding) does not depend on N: see the no-client `emit()` cost.",
-  );
-  out.push(
-    "- **strapi-io `emit()` on node-http vs plain Socket.IO on node:http.** Analysis of 2026-11-28 (`--profile` now profiles each phase alone; `--perf` as above). About 80% of the server's samples are in `writev` for both (on loopback the client's TCP receive and wake-up run inside the server's send). strapi-io's own per-recipient work was the slow-consumer guard (a `packetCreate` listener adding every connection to a set, then a check of each one per loop turn) and Socket.IO's de-duplication `Set` for a broadcast to several audience rooms (`Adapter#apply`, 2.5× Socket.IO's own self time); a healthy connection now pays neither (`engine-backlogs.ts` checks only packets that wait in Engine.IO's buffer; `room-fan-out.ts`). What is left is the shape of the work rather than a layer: with the guard switched off altogether the quick-run ratio stayed 1.15× paced, and Socket.IO written by hand to do the same job (three sanitized copies to the eight audience rooms) measured 1.00× paced against strapi-io in the same run (quick mode, 5 repetitions). Three broadcasts to eight rooms cost 10–30% more per delivery than one frame to everyone, mostly in the kernel (`perf`: wake-ups in `sock_def_readable`, preemption in `finish_task_switch`). At N = 10,000, `raw()` to all, the very path Socket.IO takes, is also 1.19× paced: per-connection memory (14.5 vs 12.1 KiB RSS) rather than code on the send path.",
-  );
+  // The analysis is of the full run's bars (against the control); a targeted run has its own notes.
+  if (contendersIn(results).includes("bare-uws")) {
+    out.push("", "## What limits the bars that are not met", "");
+    out.push(
+      "Analysis written for the run of 2026-11-23 (re-check it after changes to lib/transports/ or to the scenario). Measured with `npm run bench -- --profile=strapi-io-uws` (V8 CPU profile, `bench/profile-summary.ts`), `--perf` (Linux `perf record -g -p <server pid>`, kernel and JIT frames), heap snapshots (`BENCH_HEAP_SNAPSHOT=<dir>`, `bench/heap-summary.ts`) and the per-phase user/kernel split above.",
+      "",
+    );
+    out.push(
+      "- **`emitToEntity()` paced.** Each event reaches 5 sockets, so per-event work is not amortized. The synchronous time of one call is ~3 µs for the control (string splice + one `publish`) and ~8–12 µs for strapi-io: JSON-encoding the ~1 KB document (`encodeAsString`, the top JS frame in the profile, ~45% of an isolated `emitToEntity()`), `hasBinary`, Socket.IO's `BroadcastOperator`, the adapter, then the same native `publish`. That is 1–2 µs per delivery of user time. The kernel share then grows too: with 5 sends per turn every receiving client is asleep, and `perf` shows the server's time going to waking it (`sock_def_readable` → `_raw_spin_unlock_irqrestore`, ~11%) and to being preempted by it (`finish_task_switch`, ~11%); a server that spends longer per turn pays that wake-up on more sends. In bursts (200 events per turn) the ratio is within the bar.",
+    );
+    out.push(
+      "- **`raw()` to a room, paced.** strapi-io's per-event work equals the control's within ~10% (synchronous time per event in the tables: one encode and one `publish` to a topic of N/2 sockets), and the kernel time per delivery varies by ±25% between repetitions of the *same* contender on this shared 2-core machine; the median ratio swings between runs (0.9–1.25×). Not a code path of strapi-io's own.",
+    );
+    out.push(
+      "- **Synchronous part of `emit()` vs N.** uWS's `publish` is not O(1): the first publish to a topic after a drain visits every subscriber of the topic (uWS's topic tree marks each for the merge at the end of the loop turn). The control's bare `publish` grows the same way from N = 1,000 to 10,000 (see the synchronous-time tables; in bursts, publishes after the first in a turn are cheap). strapi-io's own part (policy, sanitizing, encoding) does not depend on N: see the no-client `emit()` cost.",
+    );
+    out.push(
+      "- **strapi-io `emit()` on node-http vs plain Socket.IO on node:http.** Analysis of 2026-11-28 (`--profile` now profiles each phase alone; `--perf` as above). About 80% of the server's samples are in `writev` for both (on loopback the client's TCP receive and wake-up run inside the server's send). strapi-io's own per-recipient work was the slow-consumer guard (a `packetCreate` listener adding every connection to a set, then a check of each one per loop turn) and Socket.IO's de-duplication `Set` for a broadcast to several audience rooms (`Adapter#apply`, 2.5× Socket.IO's own self time); a healthy connection now pays neither (`engine-backlogs.ts` checks only packets that wait in Engine.IO's buffer; `room-fan-out.ts`). What is left is the shape of the work rather than a layer: with the guard switched off altogether the quick-run ratio stayed 1.15× paced, and Socket.IO written by hand to do the same job (three sanitized copies to the eight audience rooms) measured 1.00× paced against strapi-io in the same run (quick mode, 5 repetitions). Three broadcasts to eight rooms cost 10–30% more per delivery than one frame to everyone, mostly in the kernel (`perf`: wake-ups in `sock_def_readable`, preemption in `finish_task_switch`). At N = 10,000, `raw()` to all, the very path Socket.IO takes, is also 1.19× paced: per-connection memory (14.5 vs 12.1 KiB RSS) rather than code on the send path.",
+    );
+  }
   out.push("", "## Loss check", "");
   out.push(
     losses.length === 0

@@ -319,6 +319,7 @@ const results = {
   sessions,
   emitCosts,
   minutes: (Date.now() - started) / 60_000,
+  args: process.argv.slice(2),
 };
 writeFileSync(config.out, renderResults(results));
 // The raw readings (every phase of every repetition), for `report.ts` changes or a closer look.

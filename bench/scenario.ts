@@ -9,6 +9,7 @@
 /** Contenders in the order they appear in the tables. */
 export const CONTENDERS = [
   "strapi-io-uws",
+  "strapi-io-uws-no-recovery",
   "strapi-io-node-http",
   "socketio-node-http",
   "bare-uws",

@@ -1,4 +1,4 @@
-/** strapi-io on its uWebSockets.js transport (the default on Node). */
+/** strapi-io on its uWebSockets.js transport (the default on Node), with its defaults: recovery on. */
 import type { ContenderServer } from "../contender.ts";
 import { startStrapiIo } from "./strapi-io.ts";
 

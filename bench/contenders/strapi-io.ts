@@ -4,7 +4,9 @@
  * @module
  */
 import { loadStrapiIo } from "../strapi-io-build.ts";
+import type { StrapiIO } from "../../lib/io.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { RecoveryOptions } from "../../lib/recovery/recovery-options.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";
 import { createBenchPolicy } from "../bench-policy.ts";
 import { type ContenderServer, queryValue } from "../contender.ts";
@@ -24,16 +26,24 @@ const quietLogger: Logger = {
   error: (m) => console.error(m),
 };
 
+/** A started strapi-io contender, with its `$io` for the benches that look inside (recovery's storm). */
+export interface StrapiIoContender extends ContenderServer {
+  readonly io: StrapiIO;
+}
+
+/** Starts strapi-io with the bench policy; `recovery` as in the core options (default: on). */
 export async function startStrapiIo(
   transport: RunningTransportType,
   connections: number,
-): Promise<ContenderServer> {
+  recovery: RecoveryOptions = {},
+): Promise<StrapiIoContender> {
   const { createSocketIO } = await loadStrapiIo();
   let setups = 0;
   const io = await createSocketIO(
     {
       transport: { type: transport, host: "127.0.0.1", port: 0, polling: false },
       limits: BENCH_LIMITS,
+      recovery,
     },
     {
       logger: quietLogger,
@@ -51,6 +61,7 @@ export async function startStrapiIo(
     },
   );
   return {
+    io,
     port: io.port,
     setups: () => setups,
     emit: (seq) => io.emit({ event: "update", schema: CONTENT_TYPE_UID, data: articleFor(seq) }),
