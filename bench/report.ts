@@ -40,6 +40,7 @@ type PhaseMetric =
 const LABELS: Record<ContenderName, string> = {
   "strapi-io-uws": "strapi-io uWS",
   "strapi-io-uws-no-recovery": "strapi-io uWS, recovery off",
+  "strapi-io-uws-metrics": "strapi-io uWS, metrics on",
   "strapi-io-node-http": "strapi-io node-http",
   "socketio-node-http": "Socket.IO node:http",
   "bare-uws": "bare uWS publish (control)",
@@ -151,6 +152,19 @@ function bars(results: RunResults, n: number, smallN: number | undefined): Bar[]
         value: cpu("strapi-io-uws", workload, mode) /
           cpu("strapi-io-uws-no-recovery", workload, mode),
         limit: mode === "burst" ? 1.3 : 1.15,
+        kind: "max",
+      });
+    }
+  }
+  // Metrics (off by default) switched on, against the default contender.
+  for (const workload of ["emit", "raw-all"] as const) {
+    for (const mode of MODES) {
+      list.push({
+        text: `${WORKLOAD_LABELS[workload]} on uWS, CPU/delivery with metrics ÷ without, ${
+          mode === "burst" ? "bursts" : mode
+        }`,
+        value: cpu("strapi-io-uws-metrics", workload, mode) / cpu("strapi-io-uws", workload, mode),
+        limit: 1.05,
         kind: "max",
       });
     }

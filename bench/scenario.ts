@@ -10,6 +10,7 @@
 export const CONTENDERS = [
   "strapi-io-uws",
   "strapi-io-uws-no-recovery",
+  "strapi-io-uws-metrics",
   "strapi-io-node-http",
   "socketio-node-http",
   "bare-uws",

@@ -25,6 +25,7 @@ const modules: Record<
 > = {
   "strapi-io-uws": () => import("./contenders/strapi-io-uws.ts"),
   "strapi-io-uws-no-recovery": () => import("./contenders/strapi-io-uws-no-recovery.ts"),
+  "strapi-io-uws-metrics": () => import("./contenders/strapi-io-uws-metrics.ts"),
   "strapi-io-node-http": () => import("./contenders/strapi-io-node-http.ts"),
   "socketio-node-http": () => import("./contenders/socketio-node-http.ts"),
   "bare-uws": () => import("./controls/bare-uws.ts"),

@@ -6,5 +6,5 @@ import type { ContenderServer } from "../contender.ts";
 import { startStrapiIo } from "./strapi-io.ts";
 
 export function start(connections: number): Promise<ContenderServer> {
-  return startStrapiIo("uws", connections, { enabled: false });
+  return startStrapiIo("uws", connections, { recovery: { enabled: false } });
 }

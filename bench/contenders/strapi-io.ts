@@ -6,7 +6,7 @@
 import { loadStrapiIo } from "../strapi-io-build.ts";
 import type { StrapiIO } from "../../lib/io.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { RecoveryOptions } from "../../lib/recovery/recovery-options.ts";
+import type { IoOptions } from "../../lib/options.ts";
 import type { RunningTransportType } from "../../lib/transports/transport.ts";
 import { createBenchPolicy } from "../bench-policy.ts";
 import { type ContenderServer, queryValue } from "../contender.ts";
@@ -31,11 +31,14 @@ export interface StrapiIoContender extends ContenderServer {
   readonly io: StrapiIO;
 }
 
-/** Starts strapi-io with the bench policy; `recovery` as in the core options (default: on). */
+/** Options a contender varies (recovery on by default, metrics off by default). */
+export type ContenderOptions = Pick<IoOptions, "recovery" | "metrics">;
+
+/** Starts strapi-io with the bench policy and `options` as in the core options. */
 export async function startStrapiIo(
   transport: RunningTransportType,
   connections: number,
-  recovery: RecoveryOptions = {},
+  options: ContenderOptions = {},
 ): Promise<StrapiIoContender> {
   const { createSocketIO } = await loadStrapiIo();
   let setups = 0;
@@ -43,7 +46,7 @@ export async function startStrapiIo(
     {
       transport: { type: transport, host: "127.0.0.1", port: 0, polling: false },
       limits: BENCH_LIMITS,
-      recovery,
+      ...options,
     },
     {
       logger: quietLogger,

@@ -58,7 +58,7 @@ function freshDocument(seq: number): Record<string, unknown> {
   return JSON.parse(JSON.stringify(articleFor(seq))) as Record<string, unknown>;
 }
 
-const server = await startStrapiIo("uws", 1, { enabled: recovery === "on" });
+const server = await startStrapiIo("uws", 1, { recovery: { enabled: recovery === "on" } });
 let connected = 0;
 const client = new ResumableConnection(
   0,

@@ -32,7 +32,7 @@ if (!CONFIGURATIONS.includes(configuration) || !Number.isInteger(connections)) {
 }
 
 async function coreTarget(recovery: boolean): Promise<StormTarget> {
-  const contender = await startStrapiIo("uws", connections, { enabled: recovery });
+  const contender = await startStrapiIo("uws", connections, { recovery: { enabled: recovery } });
   return {
     io: contender.io,
     port: contender.port,
