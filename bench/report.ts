@@ -41,6 +41,7 @@ const LABELS: Record<ContenderName, string> = {
   "strapi-io-uws": "strapi-io uWS",
   "strapi-io-uws-no-recovery": "strapi-io uWS, recovery off",
   "strapi-io-uws-metrics": "strapi-io uWS, metrics on",
+  "strapi-io-node-http-no-recovery": "strapi-io node-http, recovery off",
   "strapi-io-node-http": "strapi-io node-http",
   "socketio-node-http": "Socket.IO node:http",
   "bare-uws": "bare uWS publish (control)",

@@ -12,6 +12,7 @@ export const CONTENDERS = [
   "strapi-io-uws-no-recovery",
   "strapi-io-uws-metrics",
   "strapi-io-node-http",
+  "strapi-io-node-http-no-recovery",
   "socketio-node-http",
   "bare-uws",
 ] as const;

@@ -27,6 +27,8 @@ const modules: Record<
   "strapi-io-uws-no-recovery": () => import("./contenders/strapi-io-uws-no-recovery.ts"),
   "strapi-io-uws-metrics": () => import("./contenders/strapi-io-uws-metrics.ts"),
   "strapi-io-node-http": () => import("./contenders/strapi-io-node-http.ts"),
+  "strapi-io-node-http-no-recovery": () =>
+    import("./contenders/strapi-io-node-http-no-recovery.ts"),
   "socketio-node-http": () => import("./contenders/socketio-node-http.ts"),
   "bare-uws": () => import("./controls/bare-uws.ts"),
 };
