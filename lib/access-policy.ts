@@ -7,7 +7,14 @@
  * @module
  */
 import { entityRoom } from "./room-names.ts";
-import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "./types.ts";
+import type {
+  ContentTypeSchema,
+  IoSocket,
+  LiveQuery,
+  LiveQueryRequest,
+  SocketData,
+  SocketIdentity,
+} from "./types.ts";
 import { isEntityId } from "./validate.ts";
 
 /**
@@ -64,7 +71,19 @@ export interface AccessPolicy {
   ): Promise<EntityAccessDecision>;
   /** Resolves a numeric id to the canonical one, for `emitToEntity()` with a numeric id. */
   resolveEntityId?(uid: string, id: string | number): Promise<string | null>;
+  /**
+   * Whether a socket with `identity` may hold the filtered subscription `request` (it must be allowed to
+   * `find` the type, and the filter must only touch what it may read), normalized; without it, filtered
+   * subscriptions are refused.
+   */
+  authorizeQuery?(identity: SocketData, request: LiveQueryRequest): Promise<LiveQueryDecision>;
 }
+
+/** A policy's answer to "may this socket hold this filtered subscription?". */
+export type LiveQueryDecision = { allowed: true; query: LiveQuery } | {
+  allowed: false;
+  error: string;
+};
 
 /** A refused handshake; reaches the client as `connect_error` with `message` and `data`. */
 export class HandshakeError extends Error {

@@ -27,6 +27,7 @@ import type { Recovery } from "./recovery/recovery.ts";
 import type { RecoveryCluster } from "./recovery/recovery-peers.ts";
 import { setUpRecovery } from "./recovery/recovery-setup.ts";
 import { installSocketLifecycle } from "./socket-lifecycle.ts";
+import { identifiersOf, LiveQueries, type LiveQueryMatches } from "./live-queries.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
   createNamespaceSet,
@@ -50,6 +51,10 @@ import type {
   IoNamespace,
   IoServer,
   IoSocket,
+  LiveQuery,
+  LiveQueryRequest,
+  LiveQueryResult,
+  LiveQuerySubscription,
   RawEmitOptions,
   SocketInfo,
   SocketIO,
@@ -111,6 +116,7 @@ export class StrapiIO implements SocketIO {
   readonly #recovery: Recovery | undefined;
   readonly #recoveryCluster: RecoveryCluster | undefined;
   readonly #metrics: Metrics;
+  readonly #liveQueries: LiveQueries;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
   #closing = false;
@@ -133,6 +139,18 @@ export class StrapiIO implements SocketIO {
       this.#namespaces,
       options.entitySubscriptions,
       policy,
+      logger,
+      guard,
+    );
+    this.#liveQueries = new LiveQueries(
+      this.#namespaces,
+      options.liveQueries,
+      policy,
+      {
+        // Kept while a socket away may resume with it: changes meanwhile must still be matched.
+        keepIdle: options.recovery.enabled ? options.recovery.window : 0,
+        away: (room) => this.#recovery?.awayMembers(room) ?? [],
+      },
       logger,
       guard,
     );
@@ -160,6 +178,7 @@ export class StrapiIO implements SocketIO {
       metrics,
       guard,
       entities: this.#entities,
+      liveQueries: this.#liveQueries,
       logger,
       onConnection: () => this.#onConnection,
     });
@@ -232,7 +251,11 @@ export class StrapiIO implements SocketIO {
     return stats;
   }
 
-  async emit(options: EmitOptions): Promise<void> {
+  /**
+   * Delivers a content event; `matches` (from the plugin's content events) are the filtered subscriptions
+   * the change entered or left: their sockets get the subscription's event instead of the type-wide one.
+   */
+  async emit(options: EmitOptions, matches?: LiveQueryMatches): Promise<void> {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("emit(): expected { event, schema, data }");
     }
@@ -254,10 +277,14 @@ export class StrapiIO implements SocketIO {
       deliveries.length,
       (performance.now() - started) / 1000,
     );
+    const subscribers = this.#liveQueries.roomsOf(matches);
     for (const { to, followers, payload } of deliveries) {
-      if (to === "everyone") main.emit(eventName, payload);
-      // An empty room list is nobody: never widen it to everyone.
-      else if (to.rooms.length > 0) sendTo(main, to.rooms, to.except, eventName, payload);
+      if (to === "everyone") {
+        (subscribers.length > 0 ? main.except(subscribers) : main).emit(eventName, payload);
+      } // An empty room list is nobody: never widen it to everyone.
+      else if (to.rooms.length > 0) {
+        sendTo(main, to.rooms, [...(to.except ?? []), ...subscribers], eventName, payload);
+      }
       if (!followers) continue;
       for (const namespace of this.#namespaces.all) {
         if (namespace !== main) {
@@ -265,6 +292,36 @@ export class StrapiIO implements SocketIO {
         }
       }
     }
+    if (matches && subscribers.length > 0) {
+      const leave = `${singularNameOf(schema)}:leave`;
+      this.#liveQueries.deliver(main, eventName, leave, deliveries, matches, identifiersOf(data));
+    }
+  }
+
+  /** Makes a socket follow the documents of `uid` that match `query` (checked for that socket's identity). */
+  subscribe(
+    socketId: string,
+    uid: string,
+    query: Omit<LiveQueryRequest, "uid"> = {},
+  ): Promise<LiveQueryResult> {
+    return this.#liveQueries.subscribe(socketId, uid, query);
+  }
+
+  /** Stops a socket following a filtered subscription. */
+  unsubscribe(socketId: string, subscription: string): LiveQueryResult {
+    return this.#liveQueries.unsubscribe(socketId, subscription);
+  }
+
+  /** The filtered subscriptions a socket holds. */
+  getSubscriptions(
+    socketId: string,
+  ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string } {
+    return this.#liveQueries.list(socketId);
+  }
+
+  /** @internal The distinct filtered subscriptions on `uid` a change must be matched against. */
+  liveQueriesOn(uid: string): Array<{ id: string; query: LiveQuery }> {
+    return this.#liveQueries.queriesOn(uid);
   }
 
   async raw(options: RawEmitOptions): Promise<void> {

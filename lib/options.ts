@@ -156,6 +156,18 @@ export interface IoOptions {
   health?: HealthOptions;
   /** Prometheus metrics on strapi-io's own port. */
   metrics?: MetricsOptions;
+  /** Filtered subscriptions (`subscribe` with a filter). */
+  liveQueries?: LiveQueryOptions;
+}
+
+/** Filtered subscriptions (see the README's "Filtered subscriptions"). */
+export interface LiveQueryOptions {
+  /** Accept `subscribe` requests. @default true */
+  enabled?: boolean;
+  /** Filtered subscriptions one socket may hold. @default 20 */
+  maxPerSocket?: number;
+  /** Distinct queries this node matches changes against (each costs a count per change of its type). @default 1000 */
+  maxQueries?: number;
 }
 
 /** Redis adapter options with every default applied. */
@@ -172,6 +184,7 @@ export const CORE_KEYS = [
   "recovery",
   "health",
   "metrics",
+  "liveQueries",
 ] as const;
 
 /** Options with every default applied: what the rest of `lib/` reads. */
@@ -190,6 +203,7 @@ export interface ResolvedIoOptions {
   recovery: ResolvedRecovery;
   health: ResolvedHealth;
   metrics: ResolvedMetrics;
+  liveQueries: Required<LiveQueryOptions>;
 }
 
 /** The defaults, in one place. */
@@ -217,6 +231,7 @@ export const DEFAULTS = {
   recovery: RECOVERY_DEFAULTS,
   health: HEALTH_DEFAULTS,
   metrics: METRICS_DEFAULTS,
+  liveQueries: { enabled: true, maxPerSocket: 20, maxQueries: 1000 },
 } as const;
 
 const NAMESPACE_NAME = /^[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
@@ -342,6 +357,26 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
   const recovery = resolveRecovery(options.recovery ?? {});
   const health = resolveHealth(options.health ?? {});
   const metrics = resolveMetrics(options.metrics ?? {});
+  const live = options.liveQueries ?? {};
+  expectPlainObject(live, "liveQueries");
+  expectKnownKeys(live, Object.keys(DEFAULTS.liveQueries), "liveQueries");
+  const liveEnabled = live.enabled ?? DEFAULTS.liveQueries.enabled;
+  if (typeof liveEnabled !== "boolean") fail("liveQueries.enabled", "a boolean", liveEnabled);
+  const liveQueries = {
+    enabled: liveEnabled,
+    maxPerSocket: integerAtLeast(
+      live.maxPerSocket ?? DEFAULTS.liveQueries.maxPerSocket,
+      1,
+      "liveQueries.maxPerSocket",
+      "a positive integer",
+    ),
+    maxQueries: integerAtLeast(
+      live.maxQueries ?? DEFAULTS.liveQueries.maxQueries,
+      1,
+      "liveQueries.maxQueries",
+      "a positive integer",
+    ),
+  };
   if (metrics.enabled && health.enabled && metrics.path.startsWith(`${health.path}/`)) {
     fail("metrics.path", `outside 'health.path' (${health.path})`, metrics.path);
   }
@@ -363,6 +398,7 @@ export function resolveOptions(options: IoOptions = {}): ResolvedIoOptions {
     recovery,
     health,
     metrics,
+    liveQueries,
   };
 }
 

@@ -11,6 +11,7 @@ import { type AccessPolicy, HandshakeError } from "./access-policy.ts";
 import type { ClientGuard } from "./client-guard.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
 import type { EntitySubscriptions } from "./entity-subscriptions.ts";
+import type { LiveQueries } from "./live-queries.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import { type Metrics, NO_METRICS } from "./metrics/metrics.ts";
 import type { Recovery } from "./recovery/recovery.ts";
@@ -25,6 +26,7 @@ export interface SocketLifecycleParts {
   metrics: Metrics;
   guard: ClientGuard;
   entities: EntitySubscriptions;
+  liveQueries: LiveQueries;
   logger: Logger;
   onConnection(): ((socket: IoSocket, guard: ClientGuard) => void) | undefined;
 }
@@ -34,7 +36,7 @@ export function installSocketLifecycle(
   namespaces: readonly IoNamespace[],
   parts: SocketLifecycleParts,
 ): void {
-  const { policy, limits, recovery, metrics, guard, entities, logger } = parts;
+  const { policy, limits, recovery, metrics, guard, entities, liveQueries, logger } = parts;
   const releasePrincipal = function (this: IoSocket) {
     limits.releasePrincipal(this);
   };
@@ -87,6 +89,7 @@ export function installSocketLifecycle(
       }
       guard.install(socket);
       entities.attach(socket);
+      liveQueries.attach(socket);
       parts.onConnection()?.(socket, guard);
     });
   }

@@ -124,6 +124,45 @@ export interface SocketIdentity {
 export interface SocketData extends SocketIdentity {
   /** Entities this socket follows. */
   entitySubscriptions?: EntitySubscription[];
+  /** Filtered subscriptions this socket holds (see {@link LiveQuery}). */
+  liveQueries?: Array<{ id: string; query: LiveQuery }>;
+}
+
+/** What a client sends with `subscribe`: a content type and a filter in Strapi's REST query syntax. */
+export interface LiveQueryRequest {
+  uid: string;
+  /** Strapi REST `filters`, e.g. `{ category: { id: { $eq: 3 } } }`. */
+  filters?: Record<string, unknown>;
+  /** Only changes of this locale (all locales when absent). */
+  locale?: string;
+  /** Only `"published"` for now (the default). */
+  status?: "published";
+}
+
+/** A validated, normalized filtered subscription. */
+export interface LiveQuery {
+  uid: string;
+  filters?: Record<string, unknown>;
+  locale?: string;
+  /** The normalized query as text: equal for equal queries (keys sorted). */
+  key: string;
+}
+
+/** Result of `subscribe` / `unsubscribe` (and of `$io.subscribe()` / `$io.unsubscribe()`). */
+export interface LiveQueryResult {
+  success: boolean;
+  /** The subscription's id, the same for every socket with the same query. */
+  subscription?: string;
+  error?: string;
+  code?: ClientEventRefusalCode;
+}
+
+/** One filtered subscription, as listed. */
+export interface LiveQuerySubscription {
+  id: string;
+  uid: string;
+  filters?: Record<string, unknown>;
+  locale?: string;
 }
 
 /** Payload of the `strapi-io:disconnect` event sent before `disconnectSocket()` closes a socket. */

@@ -210,6 +210,14 @@ export class Recovery {
     this.#break();
   }
 
+  /**
+   * The sockets away from this node in `room` (their session's id and `socket.data`): a delivery that
+   * picks its receivers one by one must include them, or they would have nothing to replay.
+   */
+  awayMembers(room: Room): Array<{ sid: string; data: SocketData }> {
+    return [...this.#sessions.membersOf(room)].map(({ sid, data }) => ({ sid, data }));
+  }
+
   /** Whether broadcasts to `room` must be delivered here though no socket here is in it. */
   awayIn(room: Room): boolean {
     return this.#keepingAll > 0 || this.#sessions.inRoom(room);

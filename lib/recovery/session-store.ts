@@ -32,8 +32,8 @@ export class SessionStore {
   readonly #maxSessions: number;
   /** In the order they were saved, which is also the order they expire in. */
   readonly #sessions = new Map<string, AwaySession>();
-  /** How many sessions are in each room. */
-  readonly #rooms = new Map<Room, number>();
+  /** The sessions in each room. */
+  readonly #rooms = new Map<Room, Set<AwaySession>>();
 
   constructor(maxSessions: number) {
     this.#maxSessions = maxSessions;
@@ -51,7 +51,11 @@ export class SessionStore {
       if (oldest !== undefined) this.#delete(oldest);
     }
     this.#sessions.set(session.pid, session);
-    for (const room of session.rooms) this.#rooms.set(room, (this.#rooms.get(room) ?? 0) + 1);
+    for (const room of session.rooms) {
+      const members = this.#rooms.get(room);
+      if (members) members.add(session);
+      else this.#rooms.set(room, new Set([session]));
+    }
   }
 
   /** Removes and returns the session `pid` if it has not expired. */
@@ -74,6 +78,11 @@ export class SessionStore {
     return this.#rooms.has(room);
   }
 
+  /** The sessions away in `room`. */
+  membersOf(room: Room): Iterable<AwaySession> {
+    return this.#rooms.get(room) ?? [];
+  }
+
   /** Drops the sessions expired at `now`. */
   expire(now: number): void {
     for (const session of this.#sessions.values()) {
@@ -92,9 +101,9 @@ export class SessionStore {
     if (!session) return;
     this.#sessions.delete(pid);
     for (const room of session.rooms) {
-      const count = (this.#rooms.get(room) ?? 1) - 1;
-      if (count > 0) this.#rooms.set(room, count);
-      else this.#rooms.delete(room);
+      const members = this.#rooms.get(room);
+      members?.delete(session);
+      if (members?.size === 0) this.#rooms.delete(room);
     }
   }
 }

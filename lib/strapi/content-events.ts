@@ -10,9 +10,11 @@
  *
  * @module
  */
-import type { Logger } from "../logger.ts";
-import type { EmitOptions } from "../types.ts";
+import type { LiveQueryMatches } from "../live-queries.ts";
+import { errorMessage, type Logger } from "../logger.ts";
+import type { EmitOptions, LiveQuery } from "../types.ts";
 import { afterCommit } from "./after-commit.ts";
+import { queriesContaining } from "./live-query-rules.ts";
 import {
   type ContentEventAction,
   defaultContentTypeEvents,
@@ -23,8 +25,14 @@ import type { DocumentContext, StrapiContentType, StrapiLike } from "./strapi-li
 
 /** What `$io` needs from here. */
 interface Emitter {
-  emit(options: EmitOptions): Promise<void>;
+  emit(options: EmitOptions, matches?: LiveQueryMatches): Promise<void>;
+  liveQueriesOn(uid: string): Array<{ id: string; query: LiveQuery }>;
 }
+
+/** Events after which a document is in the filtered subscriptions it matches (others can only let it go). */
+const ENTERING = new Set(["create", "update", "publish"]);
+/** Actions that can take a document out of a filtered subscription it was in. */
+const LEAVING = new Set(["update", "publish", "unpublish", "delete", "discardDraft"]);
 
 /** A raw row as the document service returns it. */
 type Row = {
@@ -63,6 +71,9 @@ export function watchContentEvents(
       : undefined;
 
   const remove = strapi.documents.use(async (context: DocumentContext, next) => {
+    const before = eventsFor(context.uid)
+      ? await subscribedBefore(strapi, io, context, logger)
+      : [];
     const result = await next();
     const config = eventsFor(context.uid);
     const contentType = config && strapi.contentType(context.uid);
@@ -72,7 +83,7 @@ export function watchContentEvents(
     );
     if (pending.length > 0) {
       afterCommit(strapi, logger, `${context.uid} ${context.action} event`, async () => {
-        for (const item of pending) await send(strapi, io, contentType, config, item);
+        for (const item of pending) await send(strapi, io, contentType, config, item, before);
       });
     }
     return result;
@@ -137,12 +148,39 @@ export function pendingEvents(
   }
 }
 
+/**
+ * The filtered subscriptions the document of a change is in before the change (one count per distinct
+ * query on its type, and only when someone subscribed): those it is no longer in afterwards, it left.
+ * A failed lookup is logged and counts as none: it must not fail the user's write.
+ */
+async function subscribedBefore(
+  strapi: StrapiLike,
+  io: Emitter,
+  context: DocumentContext,
+  logger: Logger,
+): Promise<string[]> {
+  const documentId = context.params?.documentId;
+  if (!LEAVING.has(context.action) || typeof documentId !== "string") return [];
+  const queries = io.liveQueriesOn(context.uid);
+  if (queries.length === 0) return [];
+  const locale = typeof context.params.locale === "string" && context.params.locale !== "*"
+    ? context.params.locale
+    : undefined;
+  try {
+    return await queriesContaining(strapi, queries, documentId, locale);
+  } catch (error) {
+    logger.error(`could not match ${context.uid} against subscriptions: ${errorMessage(error)}`);
+    return [];
+  }
+}
+
 async function send(
   strapi: StrapiLike,
   io: Emitter,
   contentType: StrapiContentType,
   config: ResolvedContentTypeEvents,
   item: PendingEvent,
+  before: readonly string[],
 ): Promise<void> {
   let data: unknown;
   if (item.send === "identifiers") {
@@ -159,7 +197,17 @@ async function send(
     data = await strapi.documents(contentType.uid).findOne(params);
     if (!data) return; // gone again before we could read it: the next event says what happened
   }
-  await io.emit({ event: item.event, schema: contentType.uid, data });
+  const queries = io.liveQueriesOn(contentType.uid);
+  const documentId = item.row.documentId;
+  let matches: LiveQueryMatches | undefined;
+  if ((queries.length > 0 || before.length > 0) && typeof documentId === "string") {
+    const locale = typeof item.row.locale === "string" ? item.row.locale : undefined;
+    const entered = ENTERING.has(item.event) && item.status !== "draft"
+      ? await queriesContaining(strapi, queries, documentId, locale)
+      : [];
+    matches = { entered, left: before.filter((id) => !entered.includes(id)) };
+  }
+  await io.emit({ event: item.event, schema: contentType.uid, data }, matches);
 }
 
 function isPublished(row: Row): boolean {

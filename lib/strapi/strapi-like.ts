@@ -113,6 +113,12 @@ export interface StrapiLike {
     permissions: {
       engine: { generateAbility(permissions: Array<{ action: string }>): Promise<Ability> };
     };
+    validate: {
+      /** Throws a `ValidationError` for a filter on what `auth` may not read (Strapi's REST rule). */
+      query: {
+        call(query: object, schema: StrapiModel, options: { auth: SanitizeAuth }): Promise<void>;
+      }["call"];
+    };
     sanitize: {
       // Bivariant (a method's type): Strapi's signature takes its own `Model` union, which a structural
       // shape cannot be assignable to; every model Strapi has is a `StrapiModel`.

@@ -1,0 +1,344 @@
+/**
+ * Filtered subscriptions ("live queries"): a socket follows the documents of a content type that match a
+ * filter, in Strapi's REST query syntax. The policy validates each query for the socket's own identity;
+ * sockets with the same (normalized) query share one room, `live-query:<id>`, and the query id is the
+ * same for all of them (it names the query, not the socket).
+ *
+ * Matching a change against the queries is the policy's side (the Strapi plugin runs one count per
+ * distinct query and change); here is who follows which query, and the delivery: a socket gets one event
+ * per change — the subscription's when one of its queries matched (with `subscriptions`, every one of its
+ * queries that matched) or let the document go (`<singularName>:leave`), else the type-wide one.
+ *
+ * @module
+ */
+import type { AccessPolicy, Delivery } from "./access-policy.ts";
+import { type ClientGuard, refusal } from "./client-guard.ts";
+import { describe } from "./config-checks.ts";
+import type { Logger } from "./logger.ts";
+import { findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
+import { audienceRoom } from "./room-names.ts";
+import type {
+  IoNamespace,
+  IoSocket,
+  LiveQuery,
+  LiveQueryRequest,
+  LiveQueryResult,
+  LiveQuerySubscription,
+  SocketData,
+} from "./types.ts";
+
+/** `liveQueries` options, resolved. */
+export interface ResolvedLiveQueries {
+  enabled: boolean;
+  /** Subscriptions one socket may hold. */
+  maxPerSocket: number;
+  /** Distinct queries this node matches changes against. */
+  maxQueries: number;
+}
+
+/** What matched one change: the queries the document is in after it, and those it left. */
+export interface LiveQueryMatches {
+  entered: readonly string[];
+  left: readonly string[];
+}
+
+const ROOM_PREFIX = "live-query:";
+
+/** The room of the sockets following query `id`. */
+export function liveQueryRoom(id: string): string {
+  return `${ROOM_PREFIX}${id}`;
+}
+
+interface Registered {
+  query: LiveQuery;
+  sockets: number;
+  /** When its last socket left (kept `keepIdle` ms: a socket away may resume with it). */
+  idleSince?: number;
+}
+
+/** Who follows which query on this node, and the delivery of matched changes. */
+export class LiveQueries {
+  readonly #namespaces: NamespaceSet;
+  readonly #options: ResolvedLiveQueries;
+  readonly #policy: AccessPolicy;
+  readonly #keepIdle: number;
+  readonly #away: (room: string) => Iterable<{ sid: string; data: SocketData }>;
+  readonly #registry = new Map<string, Registered>();
+  readonly #onSubscribe: (this: IoSocket, ...args: unknown[]) => void;
+  readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
+  readonly #onDisconnect: (this: IoSocket) => void;
+
+  constructor(
+    namespaces: NamespaceSet,
+    options: ResolvedLiveQueries,
+    policy: AccessPolicy,
+    recovery: {
+      /** How long a query nobody holds is still matched: a socket away may resume with it. */
+      keepIdle: number;
+      /** The sockets away (recovery) in a room: they receive what their query matched, to replay it. */
+      away(room: string): Iterable<{ sid: string; data: SocketData }>;
+    },
+    _logger: Logger,
+    guard: ClientGuard,
+  ) {
+    this.#namespaces = namespaces;
+    this.#options = options;
+    this.#policy = policy;
+    this.#keepIdle = recovery.keepIdle;
+    this.#away = recovery.away;
+    this.#onSubscribe = guard.handler("subscribe", (socket, [request]) => {
+      return this.#subscribe(socket, request);
+    }, { reply: true });
+    this.#onUnsubscribe = guard.handler("unsubscribe", (socket, [request]) => {
+      const id = (request as { subscription?: unknown } | null)?.subscription;
+      if (typeof id !== "string") {
+        return refusal("invalid_request", "Expected { subscription: string }");
+      }
+      return this.#unsubscribe(socket, id);
+    }, { reply: true });
+    const self = this;
+    this.#onDisconnect = function (this: IoSocket) {
+      for (const { id } of subscriptionsOf(this)) self.#release(id);
+    };
+  }
+
+  /** Listens to a connected socket's requests; a resumed socket's subscriptions count again. */
+  attach(socket: IoSocket): void {
+    if (socket.nsp !== this.#namespaces.main) return;
+    socket.on("subscribe", this.#onSubscribe);
+    socket.on("unsubscribe", this.#onUnsubscribe);
+    socket.on("disconnect", this.#onDisconnect);
+    for (const { id, query } of subscriptionsOf(socket)) this.#hold(id, query);
+  }
+
+  /** Makes a socket of this node follow a query, after the policy validated it for that socket. */
+  subscribe(socketId: string, uid: string, query: Omit<LiveQueryRequest, "uid"> = {}) {
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    if (!socket) {
+      return Promise.resolve({
+        success: false,
+        error: `Socket '${socketId}' not found on this node`,
+      });
+    }
+    return this.#subscribe(socket, { ...query, uid });
+  }
+
+  /** Stops a socket of this node following a query. */
+  unsubscribe(socketId: string, subscription: string): LiveQueryResult {
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    if (!socket) return { success: false, error: `Socket '${socketId}' not found on this node` };
+    return this.#unsubscribe(socket, subscription);
+  }
+
+  /** The queries a socket of this node follows. */
+  list(
+    socketId: string,
+  ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string } {
+    const socket = findLocalSocket(this.#namespaces, socketId);
+    if (!socket) return { success: false, error: `Socket '${socketId}' not found on this node` };
+    return {
+      success: true,
+      subscriptions: subscriptionsOf(socket).map(({ id, query }) => ({ id, ...query })),
+    };
+  }
+
+  /** The distinct queries on `uid` that changes must be matched against (held, or idle but resumable). */
+  queriesOn(uid: string): Array<{ id: string; query: LiveQuery }> {
+    const now = Date.now();
+    const found: Array<{ id: string; query: LiveQuery }> = [];
+    for (const [id, entry] of this.#registry) {
+      if (entry.idleSince !== undefined && now - entry.idleSince > this.#keepIdle) {
+        this.#registry.delete(id);
+      } else if (entry.query.uid === uid) found.push({ id, query: entry.query });
+    }
+    return found;
+  }
+
+  /** The rooms of the sockets that get a subscription event instead of the type-wide one. */
+  roomsOf(matches: LiveQueryMatches | undefined): string[] {
+    return matches ? [...matches.entered, ...matches.left].map(liveQueryRoom) : [];
+  }
+
+  /**
+   * Sends each socket of the matched queries its one event: the change (its audience's copy, with the ids
+   * of its queries that matched) or, when the document only left its queries, `<singularName>:leave`.
+   */
+  deliver(
+    main: IoNamespace,
+    eventName: string,
+    leaveName: string,
+    deliveries: readonly Delivery[],
+    matches: LiveQueryMatches,
+    identifiers: unknown,
+  ): void {
+    const entered = new Set(matches.entered);
+    const left = new Set(matches.left);
+    const groups = new Map<string, { event: string; payload: unknown; sockets: string[] }>();
+    const seen = new Set<string>();
+    for (const room of this.roomsOf(matches)) {
+      const receivers: Array<{ id: string; data: SocketData }> = [];
+      for (const id of main.adapter.rooms.get(room) ?? []) {
+        const socket = main.sockets.get(id);
+        if (socket) receivers.push({ id, data: socket.data });
+      }
+      for (const { sid, data } of this.#away(room)) receivers.push({ id: sid, data });
+      for (const { id, data } of receivers) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const held = (data.liveQueries ?? []).map((subscription) => subscription.id);
+        const matched = held.filter((query) => entered.has(query));
+        if (matched.length > 0) {
+          const copy = copyFor(data, deliveries);
+          // An audience that may no longer read the type gets nothing (its copy was never made).
+          if (copy === undefined) continue;
+          const key = `${copy}|${matched.join(",")}`;
+          const group = groups.get(key) ??
+            {
+              event: eventName,
+              payload: withSubscriptions(deliveries[copy]!.payload, matched),
+              sockets: [],
+            };
+          group.sockets.push(id);
+          groups.set(key, group);
+          continue;
+        }
+        const gone = held.filter((query) => left.has(query));
+        if (gone.length === 0 || copyFor(data, deliveries) === undefined) continue;
+        const key = `leave|${gone.join(",")}`;
+        const group = groups.get(key) ??
+          { event: leaveName, payload: { data: identifiers, subscriptions: gone }, sockets: [] };
+        group.sockets.push(id);
+        groups.set(key, group);
+      }
+    }
+    for (const { event, payload, sockets } of groups.values()) {
+      main.to(sockets).emit(event, payload);
+    }
+  }
+
+  async #subscribe(socket: IoSocket, request: unknown): Promise<LiveQueryResult> {
+    if (!this.#options.enabled) {
+      return { success: false, error: "Filtered subscriptions are disabled" };
+    }
+    if (socket.nsp !== this.#namespaces.main) {
+      return {
+        success: false,
+        error: "Filtered subscriptions are served on the main namespace '/'",
+      };
+    }
+    if (this.#namespaces.cluster) {
+      return { success: false, error: "Filtered subscriptions are not available in a cluster yet" };
+    }
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
+      return refusal(
+        "invalid_request",
+        `Expected { uid, filters?, locale? }, got ${describe(request)}`,
+      );
+    }
+    if (!this.#policy.authorizeQuery) {
+      return {
+        success: false,
+        error: "This access policy does not support filtered subscriptions",
+      };
+    }
+    const decision = await this.#policy.authorizeQuery(socket.data, request as LiveQueryRequest);
+    if (!decision.allowed) return { success: false, error: decision.error };
+    const { query } = decision;
+    const id = await queryId(query);
+    const held = subscriptionsOf(socket);
+    if (held.some((subscription) => subscription.id === id)) {
+      return { success: true, subscription: id };
+    }
+    if (held.length >= this.#options.maxPerSocket) {
+      return {
+        success: false,
+        error: `Subscription limit reached: at most ${this.#options.maxPerSocket} per socket`,
+      };
+    }
+    if (!this.#registry.has(id) && this.#registry.size >= this.#options.maxQueries) {
+      this.queriesOn(""); // drops idle ones past their time
+      if (this.#registry.size >= this.#options.maxQueries) {
+        return {
+          success: false,
+          error:
+            `Too many distinct subscriptions on this node (at most ${this.#options.maxQueries})`,
+        };
+      }
+    }
+    // The socket may have left while the policy looked.
+    if (!socket.connected) return { success: false, error: "Socket disconnected" };
+    socket.data.liveQueries = [...held, { id, query }];
+    this.#hold(id, query);
+    socket.join(liveQueryRoom(id));
+    return { success: true, subscription: id };
+  }
+
+  #unsubscribe(socket: IoSocket, id: string): LiveQueryResult {
+    const held = subscriptionsOf(socket);
+    if (!held.some((subscription) => subscription.id === id)) {
+      return { success: false, error: `Not subscribed to '${String(id).slice(0, 64)}'` };
+    }
+    socket.data.liveQueries = held.filter((subscription) => subscription.id !== id);
+    socket.leave(liveQueryRoom(id));
+    this.#release(id);
+    return { success: true, subscription: id };
+  }
+
+  #hold(id: string, query: LiveQuery): void {
+    const entry = this.#registry.get(id);
+    if (entry) {
+      entry.sockets += 1;
+      entry.idleSince = undefined;
+    } else this.#registry.set(id, { query, sockets: 1 });
+  }
+
+  #release(id: string): void {
+    const entry = this.#registry.get(id);
+    if (!entry) return;
+    entry.sockets -= 1;
+    if (entry.sockets <= 0) entry.idleSince = Date.now();
+  }
+}
+
+/** `{ id?, documentId, locale? }` of a document: what a leave event carries. */
+export function identifiersOf(data: unknown): Record<string, unknown> {
+  const { id, documentId, locale } = (data ?? {}) as Record<string, unknown>;
+  const ids: Record<string, unknown> = { documentId };
+  if (id !== undefined) ids.id = id;
+  if (typeof locale === "string") ids.locale = locale;
+  return ids;
+}
+
+function subscriptionsOf(socket: IoSocket): Array<{ id: string; query: LiveQuery }> {
+  return socket.data.liveQueries ?? [];
+}
+
+/** Which of `deliveries` reaches the socket's audience (its copy), if any. */
+function copyFor(data: SocketData, deliveries: readonly Delivery[]): number | undefined {
+  const audience = data.audience;
+  const room = audience === undefined ? undefined : audienceRoom(audience);
+  const index = deliveries.findIndex(({ to }) =>
+    to === "everyone" || (room !== undefined && to.rooms.includes(room))
+  );
+  return index === -1 ? undefined : index;
+}
+
+function withSubscriptions(payload: unknown, subscriptions: string[]): unknown {
+  return { ...(payload as Record<string, unknown>), subscriptions };
+}
+
+/**
+ * A query's id: the same for every socket that sends the same normalized query, and (SHA-256) not one a
+ * client can make collide with another's query to share its room.
+ */
+async function queryId(query: LiveQuery): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(query.key),
+  );
+  let id = "q";
+  for (const byte of new Uint8Array(digest).subarray(0, 12)) {
+    id += byte.toString(16).padStart(2, "0");
+  }
+  return id;
+}

@@ -1,0 +1,131 @@
+/**
+ * Filtered subscriptions inside Strapi: whether a socket may hold one (the REST rules: `find` on the type,
+ * a filter that only touches what its role or token may read, checked by Strapi's own content-API query
+ * validation), and which of the subscribed queries a document is in (one count per distinct query).
+ *
+ * @module
+ */
+import type { LiveQueryDecision } from "../access-policy.ts";
+import { describe } from "../config-checks.ts";
+import { errorMessage } from "../logger.ts";
+import type { LiveQuery, LiveQueryRequest, SocketData } from "../types.ts";
+import type { Audiences } from "./audiences.ts";
+import type { StrapiLike } from "./strapi-like.ts";
+
+/** Largest filter accepted, as JSON, and deepest: a filter is walked by Strapi's validator. */
+const MAX_FILTER_LENGTH = 4096;
+const MAX_FILTER_DEPTH = 12;
+const LOCALE = /^[A-Za-z0-9_-]{1,32}$/;
+const REQUEST_KEYS = new Set(["uid", "filters", "locale", "status"]);
+const NOT_YET = new Set(["fields", "populate", "sort", "snapshot"]);
+
+/** Decides `authorizeQuery` for the Strapi policy. */
+export async function authorizeLiveQuery(
+  strapi: StrapiLike,
+  audiences: Audiences,
+  identity: SocketData,
+  request: LiveQueryRequest,
+): Promise<LiveQueryDecision> {
+  const refuse = (error: string): LiveQueryDecision => ({ allowed: false, error });
+  for (const key of Object.keys(request)) {
+    if (NOT_YET.has(key)) return refuse(`'${key}' is not supported in subscriptions yet`);
+    if (!REQUEST_KEYS.has(key)) return refuse(`Unknown subscription key ${describe(key)}`);
+  }
+  const { uid, filters, locale, status } = request as unknown as Record<string, unknown>;
+  const contentType = typeof uid === "string" && uid.startsWith("api::")
+    ? strapi.contentType(uid)
+    : undefined;
+  if (!contentType) return refuse(`'uid' must be a content type of this app, got ${describe(uid)}`);
+  if (status !== undefined && status !== "published") {
+    return refuse(`'status' may only be 'published' for now, got ${describe(status)}`);
+  }
+  if (locale !== undefined && (typeof locale !== "string" || !LOCALE.test(locale))) {
+    return refuse(`'locale' must be a locale code, got ${describe(locale)}`);
+  }
+  if (filters !== undefined) {
+    const shapeError = filterShapeError(filters);
+    if (shapeError) return refuse(shapeError);
+  }
+  const snapshot = await audiences.current();
+  const set = snapshot.sets.find((candidate) =>
+    identity.audience !== undefined && candidate.audiences.includes(identity.audience)
+  );
+  if (!set?.allows(`${contentType.uid}.find`)) {
+    return refuse(`Forbidden: this role or token may not find ${contentType.uid}`);
+  }
+  if (filters !== undefined) {
+    try {
+      await strapi.contentAPI.validate.query({ filters }, contentType, { auth: set.auth });
+    } catch (error) {
+      return refuse(`Invalid filters: ${errorMessage(error)}`);
+    }
+  }
+  const query: LiveQuery = {
+    uid: contentType.uid,
+    key: canonical({ uid: contentType.uid, filters: filters ?? null, locale: locale ?? null }),
+  };
+  if (filters !== undefined) query.filters = filters as Record<string, unknown>;
+  if (typeof locale === "string") query.locale = locale;
+  return { allowed: true, query };
+}
+
+/** Ids of `queries` that document `documentId` (in `locale`, when it has one) is in now. */
+export async function queriesContaining(
+  strapi: StrapiLike,
+  queries: ReadonlyArray<{ id: string; query: LiveQuery }>,
+  documentId: string,
+  locale: string | undefined,
+): Promise<string[]> {
+  const found: string[] = [];
+  for (const { id, query } of queries) {
+    if (query.locale !== undefined && locale !== undefined && query.locale !== locale) continue;
+    const params: Record<string, unknown> = {
+      filters: { $and: [query.filters ?? {}, { documentId }] },
+      status: "published",
+    };
+    const inLocale = query.locale ?? locale;
+    if (inLocale !== undefined) params.locale = inLocale;
+    if (await strapi.documents(query.uid).count(params) > 0) found.push(id);
+  }
+  return found;
+}
+
+/** Why a client's `filters` cannot even be looked at, if so: not a plain object, too large, too deep. */
+function filterShapeError(filters: unknown): string | undefined {
+  if (typeof filters !== "object" || filters === null || Array.isArray(filters)) {
+    return `'filters' must be an object, got ${describe(filters)}`;
+  }
+  // Depth first, without recursion (a hostile filter may be thousands of levels deep).
+  const stack: Array<[unknown, number]> = [[filters, 1]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > MAX_FILTER_DEPTH) {
+      return `'filters' is nested deeper than ${MAX_FILTER_DEPTH} levels`;
+    }
+    nodes += 1;
+    if (nodes > MAX_FILTER_LENGTH) return `'filters' has more than ${MAX_FILTER_LENGTH} values`;
+    if (typeof value === "object" && value !== null) {
+      for (const child of Object.values(value)) stack.push([child, depth + 1]);
+    }
+  }
+  if (JSON.stringify(filters).length > MAX_FILTER_LENGTH) {
+    return `'filters' is larger than ${MAX_FILTER_LENGTH} bytes`;
+  }
+  return undefined;
+}
+
+/** JSON with object keys sorted: equal queries, equal text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, inner: unknown) =>
+      inner && typeof inner === "object" && !Array.isArray(inner)
+        ? Object.fromEntries(
+          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0
+          ),
+        )
+        : inner,
+  );
+}

@@ -1,0 +1,231 @@
+/**
+ * Filtered subscriptions in a real Strapi 5.54.0: `subscribe` with a REST filter, checked for the socket's
+ * own role (find permission, Strapi's content-API query validation), matching and leaving on create,
+ * update, unpublish and delete, a relation filter, one event per change and socket (never also the
+ * type-wide copy), and the limits.
+ */
+// Strapi objects and REST bodies cross this file untyped (`any`).
+// deno-lint-ignore-file no-explicit-any
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Socket as ClientSocket } from "socket.io-client";
+import type { LiveQueryResult } from "../../lib/types.ts";
+import { MARKER, request, untilMarker } from "../support/harness.ts";
+import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
+import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
+
+const ARTICLE = "api::article.article";
+const CATEGORY = "api::category.category";
+
+type Received = [event: string, payload: any];
+
+/** Every event a socket receives (offsets dropped), for asserting the exact sequence. */
+function record(socket: ClientSocket): Received[] {
+  const received: Received[] = [];
+  socket.onAny((event: string, payload: unknown) => {
+    if (event !== MARKER) received.push([event, payload]);
+  });
+  return received;
+}
+
+/** `[event, title or documentId, subscriptions]` of each received event. */
+function summary(received: Received[]): unknown[] {
+  return received.map(([event, payload]) => [
+    event,
+    payload?.data?.title ?? payload?.data?.documentId,
+    payload?.subscriptions,
+  ]);
+}
+
+describe("filtered subscriptions in Strapi", () => {
+  let app: BootedStrapi;
+  let sockets: ReturnType<typeof socketsFor>;
+  let news: { id: number; documentId: string };
+  let sport: { id: number; documentId: string };
+
+  before(async () => {
+    app = await bootStrapi({
+      transport: { type: "uws", port: 0, host: "127.0.0.1" },
+      contentTypes: [ARTICLE],
+      liveQueries: { maxPerSocket: 2 },
+    });
+    sockets = socketsFor(app);
+    await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CATEGORY}.find`]);
+    const categories = app.strapi.documents(CATEGORY);
+    news = await categories.create({ data: { name: "news" }, status: "published" });
+    sport = await categories.create({ data: { name: "sport" }, status: "published" });
+  });
+
+  after(async () => {
+    sockets.closeAll();
+    await app.destroy();
+  });
+
+  const articles = () => app.strapi.documents(ARTICLE);
+  const create = (title: string, category?: { documentId: string }) =>
+    articles().create({
+      data: {
+        title,
+        internalNotes: "private",
+        ...(category ? { category: category.documentId } : {}),
+      },
+      status: "published",
+    });
+
+  it("a matching change arrives once, with the subscription; a change leaving it arrives as :leave; others type-wide", async () => {
+    const subscriber = await sockets.connect();
+    const bystander = await sockets.connect();
+    const ack = await request<LiveQueryResult>(subscriber, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $startsWith: "Live" } },
+    });
+    assert.equal(ack.success, true, ack.error);
+    const id = ack.subscription!;
+    assert.match(id, /^q[0-9a-f]{24}$/);
+    const received = [record(subscriber), record(bystander)];
+
+    const live = await create("Live one");
+    await create("Other one");
+    const update = (title: string) =>
+      articles().update({ documentId: live.documentId, data: { title }, status: "published" });
+    await update("Live two");
+    await update("Moved out");
+    await update("Live again");
+    await articles().delete({ documentId: live.documentId });
+    await untilMarker(app.io, subscriber, bystander);
+
+    assert.deepEqual(summary(received[0]!), [
+      ["article:create", "Live one", [id]],
+      ["article:create", "Other one", undefined],
+      ["article:update", "Live two", [id]],
+      ["article:leave", live.documentId, [id]],
+      ["article:update", "Live again", [id]],
+      ["article:leave", live.documentId, [id]],
+    ]);
+    assert.deepEqual(summary(received[1]!), [
+      ["article:create", "Live one", undefined],
+      ["article:create", "Other one", undefined],
+      ["article:update", "Live two", undefined],
+      ["article:update", "Moved out", undefined],
+      ["article:update", "Live again", undefined],
+      ["article:delete", live.documentId, undefined],
+    ]);
+    // The subscriber's copy is sanitized for its role like the type-wide one: no private field.
+    assert.equal("internalNotes" in received[0]![0]![1].data, false);
+    assert.deepEqual(Object.keys(received[0]![3]![1].data).sort(), ["documentId", "id"]);
+  });
+
+  it("overlapping subscriptions: one event listing every one that matched; a relation filter works", async () => {
+    const socket = await sockets.connect();
+    const byTitle = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $contains: "match" } },
+    });
+    const byCategory = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { category: { name: { $eq: "news" } } },
+    });
+    assert.equal(byTitle.success && byCategory.success, true);
+    const received = record(socket);
+    await create("match in news", news);
+    await create("match in sport", sport);
+    await create("plain news", news);
+    await untilMarker(app.io, socket);
+    assert.deepEqual(summary(received), [
+      ["article:create", "match in news", [byTitle.subscription, byCategory.subscription]],
+      ["article:create", "match in sport", [byTitle.subscription]],
+      ["article:create", "plain news", [byCategory.subscription]],
+    ]);
+  });
+
+  it("two sockets with the same filter share one subscription id", async () => {
+    const [a, b] = await Promise.all([sockets.connect(), sockets.connect()]);
+    const filters = { title: { $eq: "shared" } };
+    const [first, second] = await Promise.all(
+      [a, b].map((socket) =>
+        request<LiveQueryResult>(socket, "subscribe", { uid: ARTICLE, filters })
+      ),
+    );
+    assert.equal(first!.subscription, second!.subscription);
+  });
+
+  it("refuses filters on a private field, on a password, and on a relation the role may not read", async () => {
+    const socket = await sockets.connect();
+    for (
+      const filters of [
+        { internalNotes: { $eq: "private" } },
+        { author: { password: { $startsWith: "$2" } } },
+        { author: { username: { $eq: "admin" } } },
+      ]
+    ) {
+      const answer = await request<LiveQueryResult>(socket, "subscribe", { uid: ARTICLE, filters });
+      assert.equal(answer.success, false, JSON.stringify(filters));
+      assert.match(answer.error ?? "", /Invalid filters/);
+    }
+  });
+
+  it("refuses a type the role may not find, unsupported keys, hostile shapes, and past the limit", async () => {
+    const socket = await sockets.connect();
+    const ask = (body: unknown) => request<LiveQueryResult>(socket, "subscribe", body);
+    assert.match(
+      (await ask({ uid: "plugin::users-permissions.user" })).error ?? "",
+      /content type/,
+    );
+    assert.match((await ask({ uid: "api::page.page" })).error ?? "", /may not find/);
+    assert.match((await ask({ uid: ARTICLE, fields: ["title"] })).error ?? "", /not supported/);
+    assert.match((await ask({ uid: ARTICLE, filters: [] })).error ?? "", /must be an object/);
+    let deep: Record<string, unknown> = { $eq: 1 };
+    for (let level = 0; level < 2000; level += 1) deep = { title: deep };
+    assert.match((await ask({ uid: ARTICLE, filters: deep })).error ?? "", /deeper/);
+    assert.equal((await ask(null)).success, false);
+    assert.equal((await ask({ uid: ARTICLE, filters: { title: { $eq: "1" } } })).success, true);
+    assert.equal((await ask({ uid: ARTICLE, filters: { title: { $eq: "2" } } })).success, true);
+    assert.match(
+      (await ask({ uid: ARTICLE, filters: { title: { $eq: "3" } } })).error ?? "",
+      /at most 2 per socket/,
+    );
+  });
+
+  it("a subscription comes back with a recovered socket, with what matched while it was away", async () => {
+    const socket = await sockets.connect();
+    const { subscription } = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $eq: "While away" } },
+    });
+    const received = record(socket);
+    const id = socket.id!;
+    socket.io.engine.close();
+    await eventually(() => !app.io.server.sockets.sockets.has(id), "the server saw the drop");
+    await create("While away");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", reject);
+      socket.connect();
+    });
+    assert.equal(socket.recovered, true);
+    await create("While away");
+    await untilMarker(app.io, socket);
+    assert.deepEqual(summary(received), [
+      ["article:create", "While away", [subscription]],
+      ["article:create", "While away", [subscription]],
+    ]);
+    assert.equal(app.io.getSubscriptions(id).subscriptions?.[0]?.id, subscription);
+  });
+
+  it("unsubscribe stops the subscription's events (the type-wide stream goes on)", async () => {
+    const socket = await sockets.connect();
+    const { subscription } = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $eq: "Quiet" } },
+    });
+    assert.deepEqual(await request(socket, "unsubscribe", { subscription }), {
+      success: true,
+      subscription,
+    });
+    const received = record(socket);
+    await create("Quiet");
+    await untilMarker(app.io, socket);
+    assert.deepEqual(summary(received), [["article:create", "Quiet", undefined]]);
+    assert.deepEqual(app.io.getSubscriptions(socket.id!), { success: true, subscriptions: [] });
+  });
+});
