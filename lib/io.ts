@@ -162,6 +162,7 @@ export class StrapiIO implements SocketIO {
       backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
       recovery: () => this.#recovery?.size,
       entitySubscriptions: () => this.#entities.count(),
+      liveQueries: () => this.#liveQueries.count(),
       cluster: cluster && {
         connected: () => cluster.directory.connected,
         nodes: () => cluster.directory.nodeCount,

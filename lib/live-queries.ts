@@ -142,6 +142,13 @@ export class LiveQueries {
     };
   }
 
+  /** Subscriptions held by the sockets of this node, and the distinct queries (held or idle) behind them. */
+  count(): { subscriptions: number; queries: number } {
+    let subscriptions = 0;
+    for (const entry of this.#registry.values()) subscriptions += entry.sockets;
+    return { subscriptions, queries: this.#registry.size };
+  }
+
   /** The distinct queries on `uid` that changes must be matched against (held, or idle but resumable). */
   queriesOn(uid: string): Array<{ id: string; query: LiveQuery }> {
     const now = Date.now();

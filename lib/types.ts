@@ -195,6 +195,12 @@ export interface ClientToServerEvents {
     ack: (result: EntitySubscriptionResult) => void,
   ) => void;
   "get-entity-subscriptions": (ack: (result: EntitySubscriptionsResult) => void) => void;
+  /** A filtered subscription (see the README's "Filtered subscriptions"). */
+  subscribe: (request: LiveQueryRequest, ack: (result: LiveQueryResult) => void) => void;
+  unsubscribe: (
+    request: { subscription: string },
+    ack: (result: LiveQueryResult) => void,
+  ) => void;
   // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
   // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;

@@ -38,6 +38,8 @@ export interface MetricSources {
   recovery(): { events: number; sessions: number } | undefined;
   /** Entity subscriptions held by sockets of this node. */
   entitySubscriptions(): number;
+  /** Filtered subscriptions held by sockets of this node, and the distinct queries behind them. */
+  liveQueries(): { subscriptions: number; queries: number };
   /** In a cluster: whether Redis is reachable, and how many nodes this one knows (itself included). */
   cluster?: { connected(): boolean; nodes(): number };
 }

@@ -110,6 +110,22 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
     },
   });
   new client.Gauge({
+    name: "strapi_io_filtered_subscriptions",
+    help: "Filtered subscriptions held by the sockets of this node.",
+    registers,
+    collect() {
+      this.set(sources.liveQueries().subscriptions);
+    },
+  });
+  new client.Gauge({
+    name: "strapi_io_filtered_queries",
+    help: "Distinct filtered queries this node matches changes against.",
+    registers,
+    collect() {
+      this.set(sources.liveQueries().queries);
+    },
+  });
+  new client.Gauge({
     name: "strapi_io_recovery_buffered_events",
     help: "Events kept for replay to reconnecting clients.",
     registers,

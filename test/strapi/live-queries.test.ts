@@ -16,6 +16,7 @@ import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const CATEGORY = "api::category.category";
+const TOKEN = "live-queries-metrics-token";
 
 type Received = [event: string, payload: any];
 
@@ -48,6 +49,7 @@ describe("filtered subscriptions in Strapi", () => {
       transport: { type: "uws", port: 0, host: "127.0.0.1" },
       contentTypes: [ARTICLE],
       liveQueries: { maxPerSocket: 2 },
+      metrics: { enabled: true, token: TOKEN },
     });
     sockets = socketsFor(app);
     await grant(app, "public", [`${ARTICLE}.find`, `${ARTICLE}.findOne`, `${CATEGORY}.find`]);
@@ -147,6 +149,30 @@ describe("filtered subscriptions in Strapi", () => {
       ),
     );
     assert.equal(first!.subscription, second!.subscription);
+    const scrape = await app.io.answerOperations("metrics", `Bearer ${TOKEN}`);
+    const text = (await scrape!).body;
+    const gauge = (name: string) =>
+      Number(text.split("\n").find((line) => line.startsWith(`${name} `))?.split(" ")[1]);
+    assert.ok(gauge("strapi_io_filtered_subscriptions") >= 2);
+    assert.ok(gauge("strapi_io_filtered_queries") >= 1);
+  });
+
+  it("unpublishing a matching document sends :leave; publishing it again, the publish event", async () => {
+    const socket = await sockets.connect();
+    const { subscription } = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $eq: "Toggled" } },
+    });
+    const received = record(socket);
+    const toggled = await create("Toggled");
+    await articles().unpublish({ documentId: toggled.documentId });
+    await articles().publish({ documentId: toggled.documentId });
+    await untilMarker(app.io, socket);
+    assert.deepEqual(summary(received), [
+      ["article:create", "Toggled", [subscription]],
+      ["article:leave", toggled.documentId, [subscription]],
+      ["article:publish", "Toggled", [subscription]],
+    ]);
   });
 
   it("refuses filters on a private field, on a password, and on a relation the role may not read", async () => {
