@@ -12,6 +12,7 @@ import type {
   IoSocket,
   LiveQuery,
   LiveQueryRequest,
+  LiveQuerySnapshot,
   SocketData,
   SocketIdentity,
 } from "./types.ts";
@@ -77,13 +78,24 @@ export interface AccessPolicy {
    * subscriptions are refused.
    */
   authorizeQuery?(identity: SocketData, request: LiveQueryRequest): Promise<LiveQueryDecision>;
+  /** The documents matching `query` now, sanitized for `identity` (a subscription's `snapshot`). */
+  snapshot?(
+    identity: SocketData,
+    query: LiveQuery,
+    options: SnapshotOptions,
+  ): Promise<LiveQuerySnapshot>;
+}
+
+/** What a snapshot reads: how many documents, in which order (REST `sort`). */
+export interface SnapshotOptions {
+  limit: number;
+  sort?: string[];
 }
 
 /** A policy's answer to "may this socket hold this filtered subscription?". */
-export type LiveQueryDecision = { allowed: true; query: LiveQuery } | {
-  allowed: false;
-  error: string;
-};
+export type LiveQueryDecision =
+  | { allowed: true; query: LiveQuery; snapshot?: SnapshotOptions }
+  | { allowed: false; error: string };
 
 /** A refused handshake; reaches the client as `connect_error` with `message` and `data`. */
 export class HandshakeError extends Error {

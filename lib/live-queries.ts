@@ -14,7 +14,7 @@
 import type { AccessPolicy, Delivery } from "./access-policy.ts";
 import { type ClientGuard, refusal } from "./client-guard.ts";
 import { describe } from "./config-checks.ts";
-import type { Logger } from "./logger.ts";
+import { errorMessage, type Logger } from "./logger.ts";
 import { findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
 import { audienceRoom } from "./room-names.ts";
 import type {
@@ -23,6 +23,7 @@ import type {
   LiveQuery,
   LiveQueryRequest,
   LiveQueryResult,
+  LiveQuerySnapshot,
   LiveQuerySubscription,
   SocketData,
 } from "./types.ts";
@@ -49,6 +50,13 @@ export function liveQueryRoom(id: string): string {
   return `${ROOM_PREFIX}${id}`;
 }
 
+/** A subscription event held while a snapshot is read. */
+interface HeldEvent {
+  event: string;
+  payload: unknown;
+  leave: boolean;
+}
+
 interface Registered {
   query: LiveQuery;
   sockets: number;
@@ -64,6 +72,11 @@ export class LiveQueries {
   readonly #keepIdle: number;
   readonly #away: (room: string) => Iterable<{ sid: string; data: SocketData }>;
   readonly #registry = new Map<string, Registered>();
+  /**
+   * Sockets whose new subscription's snapshot is being read: their subscription events wait here (by the
+   * new query's id) and are sent after the acknowledgement, less what the snapshot already shows.
+   */
+  readonly #holding = new Map<string, { query: string; held: HeldEvent[] }>();
   readonly #onSubscribe: (this: IoSocket, ...args: unknown[]) => void;
   readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
   readonly #onDisconnect: (this: IoSocket) => void;
@@ -96,9 +109,9 @@ export class LiveQueries {
       }
       return this.#unsubscribe(socket, id);
     }, { reply: true });
-    const self = this;
+    const release = (id: string) => this.#release(id);
     this.#onDisconnect = function (this: IoSocket) {
-      for (const { id } of subscriptionsOf(this)) self.#release(id);
+      for (const { id } of subscriptionsOf(this)) release(id);
     };
   }
 
@@ -194,6 +207,28 @@ export class LiveQueries {
         seen.add(id);
         const held = (data.liveQueries ?? []).map((subscription) => subscription.id);
         const matched = held.filter((query) => entered.has(query));
+        const holding = this.#holding.get(id);
+        if (holding && (matched.length > 0 || held.some((query) => left.has(query)))) {
+          const copy = copyFor(data, deliveries);
+          if (copy === undefined) continue;
+          holding.held.push(
+            matched.length > 0
+              ? {
+                event: eventName,
+                payload: withSubscriptions(deliveries[copy]!.payload, matched),
+                leave: false,
+              }
+              : {
+                event: leaveName,
+                payload: {
+                  data: identifiers,
+                  subscriptions: held.filter((query) => left.has(query)),
+                },
+                leave: true,
+              },
+          );
+          continue;
+        }
         if (matched.length > 0) {
           const copy = copyFor(data, deliveries);
           // An audience that may no longer read the type gets nothing (its copy was never made).
@@ -274,10 +309,34 @@ export class LiveQueries {
     }
     // The socket may have left while the policy looked.
     if (!socket.connected) return { success: false, error: "Socket disconnected" };
+    // Joined before the snapshot is read: a change committed meanwhile is held, not lost.
     socket.data.liveQueries = [...held, { id, query }];
     this.#hold(id, query);
     socket.join(liveQueryRoom(id));
-    return { success: true, subscription: id };
+    if (!decision.snapshot || !this.#policy.snapshot) return { success: true, subscription: id };
+    if (this.#holding.has(socket.id)) {
+      this.#unsubscribe(socket, id);
+      return { success: false, error: "Another snapshot of this socket is being read: try again" };
+    }
+    const holding = { query: id, held: [] as HeldEvent[] };
+    this.#holding.set(socket.id, holding);
+    let snapshot: LiveQuerySnapshot;
+    try {
+      snapshot = await this.#policy.snapshot(socket.data, query, decision.snapshot);
+    } catch (error) {
+      this.#holding.delete(socket.id);
+      this.#unsubscribe(socket, id);
+      return { success: false, error: `Could not read the snapshot: ${errorMessage(error)}` };
+    }
+    // After the acknowledgement (written when this resolves): what changed meanwhile, in order.
+    setTimeout(() => {
+      this.#holding.delete(socket.id);
+      for (const held of holding.held) {
+        const rest = notInSnapshot(held, id, snapshot);
+        if (rest) this.#namespaces.main.to(socket.id).emit(held.event, rest);
+      }
+    }, 0);
+    return { success: true, subscription: id, snapshot };
   }
 
   #unsubscribe(socket: IoSocket, id: string): LiveQueryResult {
@@ -305,6 +364,28 @@ export class LiveQueries {
     entry.sockets -= 1;
     if (entry.sockets <= 0) entry.idleSince = Date.now();
   }
+}
+
+/**
+ * A held event as it must still be sent after a snapshot of subscription `id`: without `id` when the
+ * snapshot already shows its outcome (the same version of the document in it, or, for a leave, the
+ * document not in it); `undefined` when no subscription is left to send it for.
+ */
+function notInSnapshot(
+  { payload, leave }: HeldEvent,
+  id: string,
+  snapshot: LiveQuerySnapshot,
+): unknown {
+  const { data, subscriptions } = payload as {
+    data: { documentId?: unknown; updatedAt?: unknown };
+    subscriptions: string[];
+  };
+  if (!subscriptions.includes(id)) return payload;
+  const shown = snapshot.data.find((document) => document.documentId === data.documentId);
+  const settled = leave ? shown === undefined : shown?.updatedAt === data.updatedAt;
+  if (!settled) return payload;
+  const rest = subscriptions.filter((subscription) => subscription !== id);
+  return rest.length === 0 ? undefined : { ...(payload as object), subscriptions: rest };
 }
 
 /** `{ id?, documentId, locale? }` of a document: what a leave event carries. */

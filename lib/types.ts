@@ -137,6 +137,14 @@ export interface LiveQueryRequest {
   locale?: string;
   /** Only `"published"` for now (the default). */
   status?: "published";
+  /** The matching documents now, in the acknowledgement, before any change (REST `sort`, at most 100). */
+  snapshot?: { limit?: number; sort?: string | string[] };
+}
+
+/** The matching documents when a subscription started, paginated like a REST list. */
+export interface LiveQuerySnapshot {
+  data: Array<Record<string, unknown>>;
+  meta: { pagination: { page: number; pageSize: number; pageCount: number; total: number } };
 }
 
 /** A validated, normalized filtered subscription. */
@@ -153,6 +161,8 @@ export interface LiveQueryResult {
   success: boolean;
   /** The subscription's id, the same for every socket with the same query. */
   subscription?: string;
+  /** With `snapshot` in the request: the matching documents, before any change event of the subscription. */
+  snapshot?: LiveQuerySnapshot;
   error?: string;
   code?: ClientEventRefusalCode;
 }

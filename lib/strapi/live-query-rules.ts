@@ -5,19 +5,24 @@
  *
  * @module
  */
-import type { LiveQueryDecision } from "../access-policy.ts";
+import type { LiveQueryDecision, SnapshotOptions } from "../access-policy.ts";
 import { describe } from "../config-checks.ts";
 import { errorMessage } from "../logger.ts";
-import type { LiveQuery, LiveQueryRequest, SocketData } from "../types.ts";
-import type { Audiences } from "./audiences.ts";
+import type { LiveQuery, LiveQueryRequest, LiveQuerySnapshot, SocketData } from "../types.ts";
+import type { Audiences, PermissionSet } from "./audiences.ts";
+import { restShape } from "./rest-shape.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
 /** Largest filter accepted, as JSON, and deepest: a filter is walked by Strapi's validator. */
 const MAX_FILTER_LENGTH = 4096;
 const MAX_FILTER_DEPTH = 12;
 const LOCALE = /^[A-Za-z0-9_-]{1,32}$/;
-const REQUEST_KEYS = new Set(["uid", "filters", "locale", "status"]);
-const NOT_YET = new Set(["fields", "populate", "sort", "snapshot"]);
+const REQUEST_KEYS = new Set(["uid", "filters", "locale", "status", "snapshot"]);
+const NOT_YET = new Set(["fields", "populate", "sort"]);
+/** Documents a snapshot may hold (REST's default page size is 25). */
+const MAX_SNAPSHOT = 100;
+const DEFAULT_SNAPSHOT = 25;
+const SORT = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:(asc|desc|ASC|DESC))?$/;
 
 /** Decides `authorizeQuery` for the Strapi policy. */
 export async function authorizeLiveQuery(
@@ -31,7 +36,10 @@ export async function authorizeLiveQuery(
     if (NOT_YET.has(key)) return refuse(`'${key}' is not supported in subscriptions yet`);
     if (!REQUEST_KEYS.has(key)) return refuse(`Unknown subscription key ${describe(key)}`);
   }
-  const { uid, filters, locale, status } = request as unknown as Record<string, unknown>;
+  const { uid, filters, locale, status, snapshot: wanted } = request as unknown as Record<
+    string,
+    unknown
+  >;
   const contentType = typeof uid === "string" && uid.startsWith("api::")
     ? strapi.contentType(uid)
     : undefined;
@@ -46,18 +54,22 @@ export async function authorizeLiveQuery(
     const shapeError = filterShapeError(filters);
     if (shapeError) return refuse(shapeError);
   }
-  const snapshot = await audiences.current();
-  const set = snapshot.sets.find((candidate) =>
-    identity.audience !== undefined && candidate.audiences.includes(identity.audience)
-  );
+  const snapshot = wanted === undefined ? undefined : snapshotOptions(wanted);
+  if (typeof snapshot === "string") return refuse(snapshot);
+  const set = await permissionSetOf(audiences, identity);
   if (!set?.allows(`${contentType.uid}.find`)) {
     return refuse(`Forbidden: this role or token may not find ${contentType.uid}`);
   }
-  if (filters !== undefined) {
+  if (filters !== undefined || snapshot?.sort) {
+    const checked: Record<string, unknown> = {};
+    if (filters !== undefined) checked.filters = filters;
+    if (snapshot?.sort) checked.sort = snapshot.sort;
     try {
-      await strapi.contentAPI.validate.query({ filters }, contentType, { auth: set.auth });
+      await strapi.contentAPI.validate.query(checked, contentType, { auth: set.auth });
     } catch (error) {
-      return refuse(`Invalid filters: ${errorMessage(error)}`);
+      return refuse(
+        `Invalid ${filters === undefined ? "sort" : "filters or sort"}: ${errorMessage(error)}`,
+      );
     }
   }
   const query: LiveQuery = {
@@ -66,7 +78,73 @@ export async function authorizeLiveQuery(
   };
   if (filters !== undefined) query.filters = filters as Record<string, unknown>;
   if (typeof locale === "string") query.locale = locale;
-  return { allowed: true, query };
+  return snapshot ? { allowed: true, query, snapshot } : { allowed: true, query };
+}
+
+/**
+ * The documents matching `query` now, as a REST list would return them to `identity` (first page of
+ * `limit`, in `sort` order, sanitized for its permission set).
+ */
+export async function readSnapshot(
+  strapi: StrapiLike,
+  audiences: Audiences,
+  identity: SocketData,
+  query: LiveQuery,
+  { limit, sort }: SnapshotOptions,
+): Promise<LiveQuerySnapshot> {
+  const set = await permissionSetOf(audiences, identity);
+  const contentType = strapi.contentType(query.uid);
+  if (!set || !contentType) throw new Error(`no permission set or type for ${query.uid}`);
+  const params: Record<string, unknown> = { status: "published" };
+  if (query.filters) params.filters = query.filters;
+  if (query.locale) params.locale = query.locale;
+  const documents = strapi.documents(query.uid);
+  const [rows, total] = await Promise.all([
+    documents.findMany({ ...params, ...(sort ? { sort } : {}), limit, start: 0 }),
+    documents.count(params),
+  ]);
+  const data = await Promise.all(
+    (rows as unknown[]).map((row) =>
+      strapi.contentAPI.sanitize.output(restShape(strapi, contentType, row), contentType, {
+        auth: set.auth,
+      })
+    ),
+  );
+  return {
+    data: data as Array<Record<string, unknown>>,
+    meta: { pagination: { page: 1, pageSize: limit, pageCount: Math.ceil(total / limit), total } },
+  };
+}
+
+/** The permission set of a socket's audience in the current snapshot of roles and tokens. */
+async function permissionSetOf(
+  audiences: Audiences,
+  identity: SocketData,
+): Promise<PermissionSet | undefined> {
+  const current = await audiences.current();
+  return current.sets.find((candidate) =>
+    identity.audience !== undefined && candidate.audiences.includes(identity.audience)
+  );
+}
+
+/** `snapshot: { limit?, sort? }` checked, or why not. */
+function snapshotOptions(wanted: unknown): SnapshotOptions | string {
+  if (typeof wanted !== "object" || wanted === null || Array.isArray(wanted)) {
+    return `'snapshot' must be an object like { limit, sort }, got ${describe(wanted)}`;
+  }
+  const { limit = DEFAULT_SNAPSHOT, sort, ...rest } = wanted as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) return `Unknown snapshot key ${describe(unknown)}`;
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_SNAPSHOT) {
+    return `'snapshot.limit' must be an integer from 1 to ${MAX_SNAPSHOT}, got ${describe(limit)}`;
+  }
+  const sorts = sort === undefined ? [] : Array.isArray(sort) ? sort : [sort];
+  if (sorts.length > 5 || sorts.some((entry) => typeof entry !== "string" || !SORT.test(entry))) {
+    return `'snapshot.sort' must be REST sort fields like 'publishedAt:desc' (at most 5)`;
+  }
+  const options: SnapshotOptions = { limit: limit as number };
+  if (sorts.length > 0) options.sort = sorts as string[];
+  return options;
 }
 
 /** Ids of `queries` that document `documentId` (in `locale`, when it has one) is in now. */

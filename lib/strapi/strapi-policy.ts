@@ -13,7 +13,7 @@ import type { ContentTypeSchema, IoSocket, SocketData, SocketIdentity } from "..
 import type { Audiences, AudienceSnapshot, PermissionSet } from "./audiences.ts";
 import { type Authenticated, authenticateHandshake } from "./auth.ts";
 import type { EmitPermission } from "./plugin-options.ts";
-import { authorizeLiveQuery } from "./live-query-rules.ts";
+import { authorizeLiveQuery, readSnapshot } from "./live-query-rules.ts";
 import { restShape } from "./rest-shape.ts";
 import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
 
@@ -57,6 +57,8 @@ export function createStrapiPolicy(
 
   return {
     authorizeQuery: (identity, request) => authorizeLiveQuery(strapi, audiences, identity, request),
+    snapshot: (identity, query, options) =>
+      readSnapshot(strapi, audiences, identity, query, options),
 
     async identify(socket: IoSocket): Promise<SocketIdentity> {
       const snapshot = await audiences.current();

@@ -199,6 +199,7 @@ describe("filtered subscriptions in Strapi", () => {
     );
     assert.match((await ask({ uid: "api::page.page" })).error ?? "", /may not find/);
     assert.match((await ask({ uid: ARTICLE, fields: ["title"] })).error ?? "", /not supported/);
+    assert.match((await ask({ uid: ARTICLE, snapshot: { limit: 1000 } })).error ?? "", /1 to 100/);
     assert.match((await ask({ uid: ARTICLE, filters: [] })).error ?? "", /must be an object/);
     let deep: Record<string, unknown> = { $eq: 1 };
     for (let level = 0; level < 2000; level += 1) deep = { title: deep };
@@ -236,6 +237,57 @@ describe("filtered subscriptions in Strapi", () => {
       ["article:create", "While away", [subscription]],
     ]);
     assert.equal(app.io.getSubscriptions(id).subscriptions?.[0]?.id, subscription);
+  });
+
+  it("snapshot: the acknowledgement carries the matching documents (sanitized, paginated like REST) before any event", async () => {
+    await create("Snap b");
+    await create("Snap a");
+    await create("Snap c");
+    const socket = await sockets.connect();
+    const log: unknown[] = [];
+    socket.onAny((event: string, payload: any) => {
+      if (event !== MARKER) log.push([event, payload?.data?.title, payload?.subscriptions]);
+    });
+    // A write racing the snapshot: committed while it is read or just after.
+    const [ack] = await Promise.all([
+      request<LiveQueryResult>(socket, "subscribe", {
+        uid: ARTICLE,
+        filters: { title: { $startsWith: "Snap" } },
+        snapshot: { limit: 2, sort: "title:asc" },
+      }).then((answer) => {
+        log.push(["ack"]);
+        return answer;
+      }),
+      create("Snap racing"),
+    ]);
+    await untilMarker(app.io, socket);
+    assert.equal(ack.success, true, ack.error);
+    const snapshot = ack.snapshot!;
+    assert.deepEqual(snapshot.data.map((document) => document.title), ["Snap a", "Snap b"]);
+    assert.equal(snapshot.data.some((document) => "internalNotes" in document), false);
+    assert.equal(snapshot.meta.pagination.pageSize, 2);
+    assert.ok(snapshot.meta.pagination.total >= 3);
+    // The racing write is either in the snapshot, or arrives once, for the subscription, after the
+    // acknowledgement (committed before the subscription started, it came type-wide: no subscriptions).
+    const ackAt = log.findIndex((entry) => (entry as unknown[])[0] === "ack");
+    const forSubscription = log.flatMap((entry, index) =>
+      (entry as unknown[])[1] === "Snap racing" && (entry as unknown[])[2] !== undefined
+        ? [[index, (entry as unknown[])[2]]]
+        : []
+    );
+    const inSnapshot = snapshot.meta.pagination.total === 4;
+    assert.equal(forSubscription.length, inSnapshot ? 0 : 1, "in the snapshot or sent once");
+    for (const [index, subscriptions] of forSubscription) {
+      assert.ok((index as number) > ackAt, "after the acknowledgement");
+      assert.deepEqual(subscriptions, [ack.subscription]);
+    }
+    assert.match(
+      (await request<LiveQueryResult>(socket, "subscribe", {
+        uid: ARTICLE,
+        snapshot: { sort: "internalNotes:asc" },
+      })).error ?? "",
+      /Invalid sort/,
+    );
   });
 
   it("unsubscribe stops the subscription's events (the type-wide stream goes on)", async () => {
