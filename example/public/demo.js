@@ -38,16 +38,55 @@ function showEvent(event, payload) {
   $("empty").hidden = true;
 }
 
+/** The live list: the documents of the filtered subscription, by documentId. */
+const live = { subscription: undefined, documents: new Map() };
+
+function renderLiveList() {
+  const list = $("live-list");
+  list.replaceChildren(
+    ...[...live.documents.values()].map((doc) => {
+      const item = element("li", "live-item", doc.title ?? "no title");
+      item.dataset.documentId = doc.documentId;
+      return item;
+    }),
+  );
+  $("live-empty").hidden = live.documents.size > 0;
+}
+
+/** Subscribes to the live list (again after a reconnect that could not resume: a new session). */
+async function subscribeLiveList(socket) {
+  const answer = await socket.emitWithAck("subscribe", {
+    uid: "api::article.article",
+    filters: { title: { $containsi: "live" } },
+    snapshot: { limit: 10, sort: "createdAt:desc" },
+  });
+  if (!answer.success) return setStatus("connected", `live list refused: ${answer.error}`);
+  live.subscription = answer.subscription;
+  live.documents = new Map(answer.snapshot.data.map((doc) => [doc.documentId, doc]));
+  renderLiveList();
+}
+
+function applyToLiveList(event, payload) {
+  if (!payload?.subscriptions?.includes(live.subscription)) return;
+  if (event === "article:leave") live.documents.delete(payload.data.documentId);
+  else live.documents.set(payload.data.documentId, payload.data);
+  renderLiveList();
+}
+
 async function connect() {
   // Socket.IO listens on its own port (uWebSockets.js) or on Strapi's (node:http): the app says which.
   const { port, transport } = await (await fetch("/io-config.json")).json();
   const socket = io(`${location.protocol}//${location.hostname}:${port}`, { transports: ["websocket"] });
-  socket.on("connect", () => setStatus("connected", `over ${transport}, port ${port}`));
+  socket.on("connect", () => {
+    setStatus("connected", `over ${transport}, port ${port}`);
+    if (!socket.recovered) subscribeLiveList(socket);
+  });
   socket.on("disconnect", (reason) => setStatus("disconnected", reason));
   socket.on("connect_error", (error) => setStatus("connect_error", error.message));
   socket.onAny((event, payload) => {
     window.strapiIoDemo.received.push({ event, payload });
     if (ARTICLE_EVENTS.includes(event)) showEvent(event, payload);
+    if (event.startsWith("article:")) applyToLiveList(event, payload);
   });
 }
 

@@ -155,4 +155,26 @@ describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
       `a private value reached the page: ${everything}`,
     );
   });
+
+  it("the live list (a filtered subscription) shows a matching article and not another", async () => {
+    const create = async (title: string) => {
+      const response = await fetch(`${app!.url}/api/articles`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ data: { title } }),
+      });
+      assert.equal(response.status, 201, await response.clone().text());
+      return ((await response.json()) as { data: { documentId: string } }).data.documentId;
+    };
+    const other = await create(`Not in the list ${process.pid}`);
+    const matching = await create(`A LIVE article ${process.pid}`);
+    const item = page.locator(`#live-list li[data-document-id="${matching}"]`);
+    await item.waitFor({ timeout: WAIT_MS });
+    // The other article's create event reached the page before the matching one (one socket, in order).
+    await page.locator("#events li", { hasText: `Not in the list ${process.pid}` }).waitFor({
+      timeout: WAIT_MS,
+    });
+    assert.equal(await page.locator(`#live-list li[data-document-id="${other}"]`).count(), 0);
+    assert.equal(await item.textContent(), `A LIVE article ${process.pid}`);
+  });
 });
