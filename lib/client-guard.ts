@@ -62,6 +62,8 @@ export class ClientGuard {
   readonly #logger: Logger;
   readonly #disconnect: DisconnectWithReason;
   readonly #budgets = new WeakMap<IoSocket, Budget>();
+  /** strapi-io's own events, answered for every socket without a listener per socket. */
+  readonly #routes = new Map<string, Route>();
 
   constructor(
     limits: ResolvedIoOptions["limits"]["events"],
@@ -73,12 +75,30 @@ export class ClientGuard {
     this.#disconnect = disconnect;
   }
 
+  /**
+   * Answers `name` for the sockets `serves` accepts with `listener` (made by {@link handler}), in the guard
+   * itself: a connection holds no listener of its own for strapi-io's events.
+   */
+  route(
+    name: string,
+    listener: (this: IoSocket, ...args: unknown[]) => void,
+    serves: (socket: IoSocket) => boolean = () => true,
+  ): void {
+    this.#routes.set(name, { listener, serves });
+  }
+
   /** Puts the guard in front of every event the socket receives (a Socket.IO middleware: runs before any listener). */
   install(socket: IoSocket): void {
     socket.use((packet, next) => {
       const budget = this.#budgetOf(socket);
       const refusal = this.#admit(socket, budget, packet);
       if (!refusal) {
+        const route = this.#routeFor(socket, packet[0] as string);
+        if (route) {
+          budget.pending += 1;
+          route.listener.apply(socket, packet.slice(1));
+          return; // answered here: no listener of the socket's sees it
+        }
         budget.pending += guardedListeners(socket, packet[0] as string);
         return next();
       }
@@ -155,6 +175,11 @@ export class ClientGuard {
     return Object.assign(listener, { [GUARDED]: true });
   }
 
+  #routeFor(socket: IoSocket, event: string): Route | undefined {
+    const route = this.#routes.get(event);
+    return route?.serves(socket) ? route : undefined;
+  }
+
   #admit(socket: IoSocket, budget: Budget, packet: unknown[]): ClientEventRefusal | undefined {
     if (budget.disconnected) {
       return refusal("rate_limited", "Disconnected for sending too many events");
@@ -189,10 +214,11 @@ export class ClientGuard {
     if (RESERVED_CLIENT_EVENTS.has(event)) {
       return refusal("reserved_event", `'${event}' is reserved and cannot be sent by a client`);
     }
-    if (socket.listenerCount(event) === 0) {
+    const routed = this.#routeFor(socket, event) ? 1 : 0;
+    if (routed === 0 && socket.listenerCount(event) === 0) {
       return refusal("unknown_event", `Unknown event ${describe(event)}`);
     }
-    if (budget.pending + guardedListeners(socket, event) > maxPending) {
+    if (budget.pending + routed + guardedListeners(socket, event) > maxPending) {
       return refusal(
         "too_many_pending",
         `Too many requests in progress: at most ${maxPending} per socket`,
@@ -200,6 +226,12 @@ export class ClientGuard {
     }
     return undefined;
   }
+}
+
+/** One of strapi-io's events, as the guard answers it. */
+interface Route {
+  listener: (this: IoSocket, ...args: unknown[]) => void;
+  serves(socket: IoSocket): boolean;
 }
 
 /** A refusal as the client receives it. */

@@ -47,9 +47,6 @@ export class EntitySubscriptions {
   readonly #options: ResolvedIoOptions["entitySubscriptions"];
   readonly #policy: AccessPolicy;
   readonly #logger: Logger;
-  readonly #onSubscribe: (this: IoSocket, ...args: unknown[]) => void;
-  readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
-  readonly #onList: (this: IoSocket, ...args: unknown[]) => void;
 
   constructor(
     namespaces: NamespaceSet,
@@ -62,19 +59,27 @@ export class EntitySubscriptions {
     this.#options = options;
     this.#policy = policy;
     this.#logger = logger;
-    // Shared by every socket (Socket.IO calls them with the socket as `this`): a connection holds no
-    // closures of its own for them. The guard answers whatever they throw.
-    this.#onSubscribe = guard.handler("subscribe-entity", (socket, [request]) => {
-      const target = parseEntityRequest(request);
-      return "success" in target ? target : this.#subscribe(socket, target);
-    }, { reply: true });
-    this.#onUnsubscribe = guard.handler("unsubscribe-entity", (socket, [request]) => {
-      const target = parseEntityRequest(request);
-      return "success" in target ? target : this.#unsubscribe(socket, target);
-    }, { reply: true });
-    this.#onList = guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), {
-      reply: true,
-    });
+    // Answered by the guard for every socket of every namespace: a connection holds no listener of its
+    // own for them. The guard answers whatever they throw.
+    const reply = { reply: true };
+    guard.route(
+      "subscribe-entity",
+      guard.handler("subscribe-entity", (socket, [request]) => {
+        const target = parseEntityRequest(request);
+        return "success" in target ? target : this.#subscribe(socket, target);
+      }, reply),
+    );
+    guard.route(
+      "unsubscribe-entity",
+      guard.handler("unsubscribe-entity", (socket, [request]) => {
+        const target = parseEntityRequest(request);
+        return "success" in target ? target : this.#unsubscribe(socket, target);
+      }, reply),
+    );
+    guard.route(
+      "get-entity-subscriptions",
+      guard.handler("get-entity-subscriptions", (socket) => this.list(socket.id), reply),
+    );
   }
 
   /** Makes a socket follow an entity after the policy allows it. Never throws: failures come back as `{ success: false, error }`. */
@@ -197,7 +202,6 @@ export class EntitySubscriptions {
     return sockets.map((socket) => ({ id: socket.id, user: socket.data.user ?? null }));
   }
 
-  /** Registers the client events on a newly connected socket. */
   /** Entity subscriptions held by the sockets connected here. */
   count(): number {
     let count = 0;
@@ -205,12 +209,6 @@ export class EntitySubscriptions {
       for (const socket of namespace.sockets.values()) count += stored(socket).length;
     }
     return count;
-  }
-
-  attach(socket: IoSocket): void {
-    socket.on("subscribe-entity", this.#onSubscribe);
-    socket.on("unsubscribe-entity", this.#onUnsubscribe);
-    socket.on("get-entity-subscriptions", this.#onList);
   }
 
   async #subscribe(socket: IoSocket, target: EntityTarget): Promise<EntitySubscriptionResult> {

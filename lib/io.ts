@@ -178,7 +178,6 @@ export class StrapiIO implements SocketIO {
       recovery: recovery?.recovery,
       metrics,
       guard,
-      entities: this.#entities,
       liveQueries: this.#liveQueries,
       logger,
       onConnection: () => this.#onConnection,

@@ -77,8 +77,6 @@ export class LiveQueries {
    * new query's id) and are sent after the acknowledgement, less what the snapshot already shows.
    */
   readonly #holding = new Map<string, { query: string; held: HeldEvent[] }>();
-  readonly #onSubscribe: (this: IoSocket, ...args: unknown[]) => void;
-  readonly #onUnsubscribe: (this: IoSocket, ...args: unknown[]) => void;
   readonly #onDisconnect: (this: IoSocket) => void;
 
   constructor(
@@ -99,29 +97,38 @@ export class LiveQueries {
     this.#policy = policy;
     this.#keepIdle = recovery.keepIdle;
     this.#away = recovery.away;
-    this.#onSubscribe = guard.handler("subscribe", (socket, [request]) => {
-      return this.#subscribe(socket, request);
-    }, { reply: true });
-    this.#onUnsubscribe = guard.handler("unsubscribe", (socket, [request]) => {
-      const id = (request as { subscription?: unknown } | null)?.subscription;
-      if (typeof id !== "string") {
-        return refusal("invalid_request", "Expected { subscription: string }");
-      }
-      return this.#unsubscribe(socket, id);
-    }, { reply: true });
+    // Answered by the guard on `/` (a connection holds no listener of its own for them).
+    const onMain = (socket: IoSocket) => socket.nsp === namespaces.main;
+    guard.route(
+      "subscribe",
+      guard.handler("subscribe", (socket, [request]) => this.#subscribe(socket, request), {
+        reply: true,
+      }),
+      onMain,
+    );
+    guard.route(
+      "unsubscribe",
+      guard.handler("unsubscribe", (socket, [request]) => {
+        const id = (request as { subscription?: unknown } | null)?.subscription;
+        if (typeof id !== "string") {
+          return refusal("invalid_request", "Expected { subscription: string }");
+        }
+        return this.#unsubscribe(socket, id);
+      }, { reply: true }),
+      onMain,
+    );
     const release = (id: string) => this.#release(id);
     this.#onDisconnect = function (this: IoSocket) {
       for (const { id } of subscriptionsOf(this)) release(id);
     };
   }
 
-  /** Listens to a connected socket's requests; a resumed socket's subscriptions count again. */
+  /** A resumed socket's subscriptions count again. */
   attach(socket: IoSocket): void {
-    if (socket.nsp !== this.#namespaces.main) return;
-    socket.on("subscribe", this.#onSubscribe);
-    socket.on("unsubscribe", this.#onUnsubscribe);
-    socket.on("disconnect", this.#onDisconnect);
-    for (const { id, query } of subscriptionsOf(socket)) this.#hold(id, query);
+    const held = subscriptionsOf(socket);
+    if (held.length === 0) return;
+    this.#watchDisconnect(socket);
+    for (const { id, query } of held) this.#hold(id, query);
   }
 
   /** Makes a socket of this node follow a query, after the policy validated it for that socket. */
@@ -310,6 +317,7 @@ export class LiveQueries {
     // The socket may have left while the policy looked.
     if (!socket.connected) return { success: false, error: "Socket disconnected" };
     // Joined before the snapshot is read: a change committed meanwhile is held, not lost.
+    this.#watchDisconnect(socket);
     socket.data.liveQueries = [...held, { id, query }];
     this.#hold(id, query);
     socket.join(liveQueryRoom(id));
@@ -348,6 +356,13 @@ export class LiveQueries {
     socket.leave(liveQueryRoom(id));
     this.#release(id);
     return { success: true, subscription: id };
+  }
+
+  /** Listened to from a socket's first subscription only: most sockets hold none. */
+  #watchDisconnect(socket: IoSocket): void {
+    if (!socket.listeners("disconnect").includes(this.#onDisconnect)) {
+      socket.on("disconnect", this.#onDisconnect);
+    }
   }
 
   #hold(id: string, query: LiveQuery): void {

@@ -10,7 +10,6 @@
 import { type AccessPolicy, HandshakeError } from "./access-policy.ts";
 import type { ClientGuard } from "./client-guard.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
-import type { EntitySubscriptions } from "./entity-subscriptions.ts";
 import type { LiveQueries } from "./live-queries.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import { type Metrics, NO_METRICS } from "./metrics/metrics.ts";
@@ -25,7 +24,6 @@ export interface SocketLifecycleParts {
   recovery: Recovery | undefined;
   metrics: Metrics;
   guard: ClientGuard;
-  entities: EntitySubscriptions;
   liveQueries: LiveQueries;
   logger: Logger;
   onConnection(): ((socket: IoSocket, guard: ClientGuard) => void) | undefined;
@@ -36,7 +34,7 @@ export function installSocketLifecycle(
   namespaces: readonly IoNamespace[],
   parts: SocketLifecycleParts,
 ): void {
-  const { policy, limits, recovery, metrics, guard, entities, liveQueries, logger } = parts;
+  const { policy, limits, recovery, metrics, guard, liveQueries, logger } = parts;
   const releasePrincipal = function (this: IoSocket) {
     limits.releasePrincipal(this);
   };
@@ -88,7 +86,6 @@ export function installSocketLifecycle(
         socket.on("disconnect", countDisconnect);
       }
       guard.install(socket);
-      entities.attach(socket);
       liveQueries.attach(socket);
       parts.onConnection()?.(socket, guard);
     });
