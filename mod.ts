@@ -26,6 +26,7 @@ export type {
   AdapterType,
   EntitySubscriptionOptions,
   IoOptions,
+  LiveQueryOptions,
   MemoryAdapterOptions,
   RedisAdapterOptions,
   ResolvedIoOptions,
@@ -44,6 +45,11 @@ export type {
 
 export { RECOVERY_DEFAULTS } from "./lib/recovery/recovery-options.ts";
 export type { RecoveryOptions, ResolvedRecovery } from "./lib/recovery/recovery-options.ts";
+export { HEALTH_DEFAULTS } from "./lib/http-routes.ts";
+export type { HealthOptions, ResolvedHealth } from "./lib/http-routes.ts";
+export { METRICS_DEFAULTS } from "./lib/metrics/metrics-options.ts";
+export type { MetricsOptions, ResolvedMetrics } from "./lib/metrics/metrics-options.ts";
+export { liveQueryRoom } from "./lib/live-queries.ts";
 
 export { strapiPlugin } from "./lib/strapi/plugin.ts";
 export type { StrapiServerPlugin } from "./lib/strapi/plugin.ts";
@@ -69,7 +75,13 @@ export type {
 import "./lib/strapi/augment.ts";
 
 export { HandshakeError, openAccessPolicy } from "./lib/access-policy.ts";
-export type { AccessPolicy, Delivery, EntityAccessDecision } from "./lib/access-policy.ts";
+export type {
+  AccessPolicy,
+  Delivery,
+  EntityAccessDecision,
+  LiveQueryDecision,
+  SnapshotOptions,
+} from "./lib/access-policy.ts";
 
 export { audienceRoom, entityRoom } from "./lib/room-names.ts";
 export { consoleLogger } from "./lib/logger.ts";
@@ -96,6 +108,11 @@ export type {
   IoNamespace,
   IoServer,
   IoSocket,
+  LiveQuery,
+  LiveQueryRequest,
+  LiveQueryResult,
+  LiveQuerySnapshot,
+  LiveQuerySubscription,
   RawEmitOptions,
   ServerToClientEvents,
   SocketData,

@@ -306,6 +306,18 @@ export interface SocketIO {
     uid: string,
     id: string | number,
   ): Promise<Array<{ id: string; user: Record<string, unknown> | null }>>;
+  /** Makes a socket follow the documents of `uid` that match `query`, checked for that socket's identity. */
+  subscribe(
+    socketId: string,
+    uid: string,
+    query?: Omit<LiveQueryRequest, "uid">,
+  ): Promise<LiveQueryResult>;
+  /** Stops a socket following a filtered subscription. */
+  unsubscribe(socketId: string, subscription: string): LiveQueryResult;
+  /** The filtered subscriptions a socket holds. */
+  getSubscriptions(
+    socketId: string,
+  ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string };
   /** The Socket.IO server. */
   readonly server: IoServer;
   /** The configured namespaces, by name (without the leading slash). */
