@@ -41,6 +41,11 @@ export interface ResolvedLiveQueries {
 export interface LiveQueryMatches {
   entered: readonly string[];
   left: readonly string[];
+  /**
+   * For entered queries with `fields`/`populate`: the payload per audience key (read in that shape and
+   * sanitized for it). Other queries' subscribers get their audience's type-wide copy.
+   */
+  shaped?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 const ROOM_PREFIX = "live-query:";
@@ -222,7 +227,10 @@ export class LiveQueries {
             matched.length > 0
               ? {
                 event: eventName,
-                payload: withSubscriptions(deliveries[copy]!.payload, matched),
+                payload: withSubscriptions(
+                  payloadFor(data, matched, deliveries[copy]!, matches).payload,
+                  matched,
+                ),
                 leave: false,
               }
               : {
@@ -240,13 +248,10 @@ export class LiveQueries {
           const copy = copyFor(data, deliveries);
           // An audience that may no longer read the type gets nothing (its copy was never made).
           if (copy === undefined) continue;
-          const key = `${copy}|${matched.join(",")}`;
+          const { source, payload } = payloadFor(data, matched, deliveries[copy]!, matches);
+          const key = `${source ?? copy}|${matched.join(",")}`;
           const group = groups.get(key) ??
-            {
-              event: eventName,
-              payload: withSubscriptions(deliveries[copy]!.payload, matched),
-              sockets: [],
-            };
+            { event: eventName, payload: withSubscriptions(payload, matched), sockets: [] };
           group.sockets.push(id);
           groups.set(key, group);
           continue;
@@ -397,7 +402,11 @@ function notInSnapshot(
   };
   if (!subscriptions.includes(id)) return payload;
   const shown = snapshot.data.find((document) => document.documentId === data.documentId);
-  const settled = leave ? shown === undefined : shown?.updatedAt === data.updatedAt;
+  // The same version only when both say so (a subscription's `fields` may leave `updatedAt` out: then
+  // the event is sent, and applying it again is harmless; losing it would not be).
+  const settled = leave
+    ? shown === undefined
+    : shown !== undefined && shown.updatedAt !== undefined && shown.updatedAt === data.updatedAt;
   if (!settled) return payload;
   const rest = subscriptions.filter((subscription) => subscription !== id);
   return rest.length === 0 ? undefined : { ...(payload as object), subscriptions: rest };
@@ -424,6 +433,26 @@ function copyFor(data: SocketData, deliveries: readonly Delivery[]): number | un
     to === "everyone" || (room !== undefined && to.rooms.includes(room))
   );
   return index === -1 ? undefined : index;
+}
+
+/**
+ * What a socket that matched `matched` receives: the payload of its first subscription with a shape
+ * (`fields`/`populate`), read for its audience, else its audience's type-wide copy. `source` names the
+ * shaped copy (`<query>|<audience>`), for grouping sockets that get the same one.
+ */
+function payloadFor(
+  data: SocketData,
+  matched: readonly string[],
+  copy: Delivery,
+  matches: LiveQueryMatches,
+): { source?: string; payload: unknown } {
+  const audience = data.audience;
+  if (audience === undefined || !matches.shaped) return { payload: copy.payload };
+  for (const query of matched) {
+    const shaped = matches.shaped[query]?.[audience];
+    if (shaped !== undefined) return { source: `${query}|${audience}`, payload: shaped };
+  }
+  return { payload: copy.payload };
 }
 
 function withSubscriptions(payload: unknown, subscriptions: string[]): unknown {

@@ -137,6 +137,10 @@ export interface LiveQueryRequest {
   locale?: string;
   /** Only `"published"` for now (the default). */
   status?: "published";
+  /** REST `fields`: the attributes the subscription's events (and snapshot) carry. */
+  fields?: string[];
+  /** REST `populate`: the relations they carry (those the socket may read). */
+  populate?: string | string[] | Record<string, unknown>;
   /** The matching documents now, in the acknowledgement, before any change (REST `sort`, at most 100). */
   snapshot?: { limit?: number; sort?: string | string[] };
 }
@@ -152,6 +156,8 @@ export interface LiveQuery {
   uid: string;
   filters?: Record<string, unknown>;
   locale?: string;
+  fields?: string[];
+  populate?: string | string[] | Record<string, unknown>;
   /** The normalized query as text: equal for equal queries (keys sorted). */
   key: string;
 }

@@ -78,11 +78,16 @@ for (const transport of TRANSPORTS) {
         await emit("d2", "t2", [id], []); // not in it: sent after the acknowledgement
         await emit("d3", "t3", [], [id]); // leaves what the snapshot does not show: dropped
         await emit("d1", "t4", [], [id]); // leaves what it shows: sent
+        // Without `updatedAt` (a subscription's `fields` left it out), not in the snapshot: sent.
+        await h.io.emit({ event: "update", schema: ARTICLE, data: { documentId: "d5" } }, {
+          entered: [id],
+          left: [],
+        });
         assert.deepEqual(log, [], "nothing before the acknowledgement");
         release();
         const ack = await acked;
         // Held events go out right after the acknowledgement is written (a timer later on the server).
-        await until(() => log.length === 3, "the held events arrived");
+        await until(() => log.length === 4, "the held events arrived");
         await untilMarker(h.io, socket);
         assert.equal(ack.subscription, id);
         assert.deepEqual(ack.snapshot?.data, [{ documentId: "d1", updatedAt: "t1" }]);
@@ -90,6 +95,7 @@ for (const transport of TRANSPORTS) {
           ["ack"],
           ["article:update", "d2", [id]],
           ["article:leave", "d1", [id]],
+          ["article:update", "d5", [id]],
         ]);
       } finally {
         await h.cleanup();

@@ -29,6 +29,13 @@ interface Emitter {
   liveQueriesOn(uid: string): Array<{ id: string; query: LiveQuery }>;
 }
 
+/** The copies of a document for a subscription with `fields`/`populate`, per audience key (see live-query-rules.ts). */
+export type ShapedCopies = (
+  query: LiveQuery,
+  documentId: string,
+  locale: string | undefined,
+) => Promise<Record<string, unknown> | undefined>;
+
 /** Events after which a document is in the filtered subscriptions it matches (others can only let it go). */
 const ENTERING = new Set(["create", "update", "publish"]);
 /** Actions that can take a document out of a filtered subscription it was in. */
@@ -59,6 +66,7 @@ export function watchContentEvents(
   io: Emitter,
   options: ResolvedPluginOptions,
   logger: Logger,
+  shapes: ShapedCopies = () => Promise.resolve(undefined),
 ): () => void {
   const configured = options.contentTypes === "api"
     ? undefined
@@ -83,7 +91,9 @@ export function watchContentEvents(
     );
     if (pending.length > 0) {
       afterCommit(strapi, logger, `${context.uid} ${context.action} event`, async () => {
-        for (const item of pending) await send(strapi, io, contentType, config, item, before);
+        for (const item of pending) {
+          await send(strapi, io, contentType, config, item, { before, shapes, logger });
+        }
       });
     }
     return result;
@@ -148,6 +158,36 @@ export function pendingEvents(
   }
 }
 
+/** What a change means for the filtered subscriptions on its type (nothing when nobody subscribed). */
+async function matchSubscriptions(
+  io: Emitter,
+  uid: string,
+  item: PendingEvent,
+  before: readonly string[],
+  shapes: ShapedCopies,
+  strapi: StrapiLike,
+): Promise<LiveQueryMatches | undefined> {
+  const queries = io.liveQueriesOn(uid);
+  const documentId = item.row.documentId;
+  if ((queries.length === 0 && before.length === 0) || typeof documentId !== "string") return;
+  const locale = typeof item.row.locale === "string" ? item.row.locale : undefined;
+  const entered = ENTERING.has(item.event) && item.status !== "draft"
+    ? await queriesContaining(strapi, queries, documentId, locale)
+    : [];
+  const matches: LiveQueryMatches = {
+    entered,
+    left: before.filter((id) => !entered.includes(id)),
+  };
+  const shaped: Record<string, Record<string, unknown>> = {};
+  for (const { id, query } of queries) {
+    if (!entered.includes(id)) continue;
+    const copies = await shapes(query, documentId, locale);
+    if (copies) shaped[id] = copies;
+  }
+  if (Object.keys(shaped).length > 0) matches.shaped = shaped;
+  return matches;
+}
+
 /**
  * The filtered subscriptions the document of a change is in before the change (one count per distinct
  * query on its type, and only when someone subscribed): those it is no longer in afterwards, it left.
@@ -180,7 +220,7 @@ async function send(
   contentType: StrapiContentType,
   config: ResolvedContentTypeEvents,
   item: PendingEvent,
-  before: readonly string[],
+  { before, shapes, logger }: { before: readonly string[]; shapes: ShapedCopies; logger: Logger },
 ): Promise<void> {
   let data: unknown;
   if (item.send === "identifiers") {
@@ -197,15 +237,14 @@ async function send(
     data = await strapi.documents(contentType.uid).findOne(params);
     if (!data) return; // gone again before we could read it: the next event says what happened
   }
-  const queries = io.liveQueriesOn(contentType.uid);
-  const documentId = item.row.documentId;
   let matches: LiveQueryMatches | undefined;
-  if ((queries.length > 0 || before.length > 0) && typeof documentId === "string") {
-    const locale = typeof item.row.locale === "string" ? item.row.locale : undefined;
-    const entered = ENTERING.has(item.event) && item.status !== "draft"
-      ? await queriesContaining(strapi, queries, documentId, locale)
-      : [];
-    matches = { entered, left: before.filter((id) => !entered.includes(id)) };
+  try {
+    matches = await matchSubscriptions(io, contentType.uid, item, before, shapes, strapi);
+  } catch (error) {
+    // The type-wide event still goes out; subscribers then get it as type-wide readers do.
+    logger.error(
+      `could not match ${contentType.uid} against subscriptions: ${errorMessage(error)}`,
+    );
   }
   await io.emit({ event: item.event, schema: contentType.uid, data }, matches);
 }

@@ -11,14 +11,25 @@ import { errorMessage } from "../logger.ts";
 import type { LiveQuery, LiveQueryRequest, LiveQuerySnapshot, SocketData } from "../types.ts";
 import type { Audiences, PermissionSet } from "./audiences.ts";
 import { restShape } from "./rest-shape.ts";
-import type { StrapiLike } from "./strapi-like.ts";
+import type { StrapiContentType, StrapiLike } from "./strapi-like.ts";
 
 /** Largest filter accepted, as JSON, and deepest: a filter is walked by Strapi's validator. */
 const MAX_FILTER_LENGTH = 4096;
 const MAX_FILTER_DEPTH = 12;
 const LOCALE = /^[A-Za-z0-9_-]{1,32}$/;
-const REQUEST_KEYS = new Set(["uid", "filters", "locale", "status", "snapshot"]);
-const NOT_YET = new Set(["fields", "populate", "sort"]);
+const REQUEST_KEYS = new Set([
+  "uid",
+  "filters",
+  "locale",
+  "status",
+  "snapshot",
+  "fields",
+  "populate",
+]);
+/** A subscription's order is the client's business: `sort` belongs to its `snapshot`. */
+const NOT_YET = new Set(["sort"]);
+const FIELD = /^[A-Za-z0-9_]{1,64}$/;
+const MAX_FIELDS = 50;
 /** Documents a snapshot may hold (REST's default page size is 25). */
 const MAX_SNAPSHOT = 100;
 const DEFAULT_SNAPSHOT = 25;
@@ -36,10 +47,8 @@ export async function authorizeLiveQuery(
     if (NOT_YET.has(key)) return refuse(`'${key}' is not supported in subscriptions yet`);
     if (!REQUEST_KEYS.has(key)) return refuse(`Unknown subscription key ${describe(key)}`);
   }
-  const { uid, filters, locale, status, snapshot: wanted } = request as unknown as Record<
-    string,
-    unknown
-  >;
+  const { uid, filters, locale, status, snapshot: wanted, fields, populate } =
+    request as unknown as Record<string, unknown>;
   const contentType = typeof uid === "string" && uid.startsWith("api::")
     ? strapi.contentType(uid)
     : undefined;
@@ -54,29 +63,58 @@ export async function authorizeLiveQuery(
     const shapeError = filterShapeError(filters);
     if (shapeError) return refuse(shapeError);
   }
+  if (
+    fields !== undefined &&
+    (!Array.isArray(fields) || fields.length > MAX_FIELDS ||
+      fields.some((field) => typeof field !== "string" || !FIELD.test(field)))
+  ) {
+    return refuse(
+      `'fields' must be attribute names (at most ${MAX_FIELDS}), got ${describe(fields)}`,
+    );
+  }
+  if (populate !== undefined) {
+    const shapeError = typeof populate === "string"
+      ? (FIELD.test(populate) || populate === "*" ? undefined : "'populate' is not a REST populate")
+      : Array.isArray(populate)
+      ? (populate.length <= MAX_FIELDS &&
+          populate.every((entry) => typeof entry === "string" && FIELD.test(entry))
+        ? undefined
+        : `'populate' must be relation names (at most ${MAX_FIELDS}) or an object`)
+      : filterShapeError(populate)?.replace("'filters'", "'populate'");
+    if (shapeError) return refuse(shapeError);
+  }
   const snapshot = wanted === undefined ? undefined : snapshotOptions(wanted);
   if (typeof snapshot === "string") return refuse(snapshot);
   const set = await permissionSetOf(audiences, identity);
   if (!set?.allows(`${contentType.uid}.find`)) {
     return refuse(`Forbidden: this role or token may not find ${contentType.uid}`);
   }
-  if (filters !== undefined || snapshot?.sort) {
-    const checked: Record<string, unknown> = {};
-    if (filters !== undefined) checked.filters = filters;
-    if (snapshot?.sort) checked.sort = snapshot.sort;
+  const checked: Record<string, unknown> = {};
+  if (filters !== undefined) checked.filters = filters;
+  if (snapshot?.sort) checked.sort = snapshot.sort;
+  if (fields !== undefined) checked.fields = fields;
+  if (populate !== undefined) checked.populate = populate;
+  if (Object.keys(checked).length > 0) {
     try {
       await strapi.contentAPI.validate.query(checked, contentType, { auth: set.auth });
     } catch (error) {
-      return refuse(
-        `Invalid ${filters === undefined ? "sort" : "filters or sort"}: ${errorMessage(error)}`,
-      );
+      const what = filters !== undefined ? "filters" : Object.keys(checked).join(", ");
+      return refuse(`Invalid ${what}: ${errorMessage(error)}`);
     }
   }
   const query: LiveQuery = {
     uid: contentType.uid,
-    key: canonical({ uid: contentType.uid, filters: filters ?? null, locale: locale ?? null }),
+    key: canonical({
+      uid: contentType.uid,
+      filters: filters ?? null,
+      locale: locale ?? null,
+      fields: fields ?? null,
+      populate: populate ?? null,
+    }),
   };
   if (filters !== undefined) query.filters = filters as Record<string, unknown>;
+  if (fields !== undefined) query.fields = fields as string[];
+  if (populate !== undefined) query.populate = populate as LiveQuery["populate"];
   if (typeof locale === "string") query.locale = locale;
   return snapshot ? { allowed: true, query, snapshot } : { allowed: true, query };
 }
@@ -99,8 +137,9 @@ export async function readSnapshot(
   if (query.filters) params.filters = query.filters;
   if (query.locale) params.locale = query.locale;
   const documents = strapi.documents(query.uid);
+  const shape = await shapeFor(strapi, query, contentType, set);
   const [rows, total] = await Promise.all([
-    documents.findMany({ ...params, ...(sort ? { sort } : {}), limit, start: 0 }),
+    documents.findMany({ ...params, ...shape, ...(sort ? { sort } : {}), limit, start: 0 }),
     documents.count(params),
   ]);
   const data = await Promise.all(
@@ -114,6 +153,61 @@ export async function readSnapshot(
     data: data as Array<Record<string, unknown>>,
     meta: { pagination: { page: 1, pageSize: limit, pageCount: Math.ceil(total / limit), total } },
   };
+}
+
+/**
+ * The copies of one document as subscriptions with `fields`/`populate` carry it: per audience key, the
+ * document read with that shape (REST strips what each permission set may not ask for) and sanitized for
+ * it; `undefined` for a query without a shape (its subscribers get the type-wide copy).
+ */
+export async function shapedCopies(
+  strapi: StrapiLike,
+  audiences: Audiences,
+  query: LiveQuery,
+  documentId: string,
+  locale: string | undefined,
+): Promise<Record<string, unknown> | undefined> {
+  if (query.fields === undefined && query.populate === undefined) return undefined;
+  const contentType = strapi.contentType(query.uid);
+  if (!contentType) return undefined;
+  const current = await audiences.current();
+  const copies: Record<string, unknown> = {};
+  for (const set of current.sets) {
+    if (!set.allows(`${query.uid}.find`)) continue;
+    const params: Record<string, unknown> = { documentId, status: "published" };
+    const inLocale = query.locale ?? locale;
+    if (inLocale !== undefined) params.locale = inLocale;
+    const row = await strapi.documents(query.uid).findOne({
+      ...params,
+      ...(await shapeFor(strapi, query, contentType, set)),
+    });
+    if (!row) continue;
+    const data = await strapi.contentAPI.sanitize.output(
+      restShape(strapi, contentType, row),
+      contentType,
+      { auth: set.auth },
+    );
+    for (const audience of set.audiences) copies[audience] = { data };
+  }
+  return copies;
+}
+
+/** A query's `fields`/`populate`, less what `set` may not ask for (what REST does before it reads). */
+async function shapeFor(
+  strapi: StrapiLike,
+  query: LiveQuery,
+  contentType: StrapiContentType,
+  set: PermissionSet,
+): Promise<Record<string, unknown>> {
+  const asked: Record<string, unknown> = {};
+  if (query.fields !== undefined) asked.fields = query.fields;
+  if (query.populate !== undefined) asked.populate = query.populate;
+  if (Object.keys(asked).length === 0) return {};
+  const allowed = await strapi.contentAPI.sanitize.query(asked, contentType, { auth: set.auth });
+  const shape: Record<string, unknown> = {};
+  if (allowed.fields !== undefined) shape.fields = allowed.fields;
+  if (allowed.populate !== undefined) shape.populate = allowed.populate;
+  return shape;
 }
 
 /** The permission set of a socket's audience in the current snapshot of roles and tokens. */

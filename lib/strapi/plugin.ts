@@ -21,6 +21,7 @@ import {
   resolvePluginOptions,
 } from "./plugin-options.ts";
 import { ACCESS_CHANGES, type AccessChange, type CredentialStore, Sessions } from "./sessions.ts";
+import { shapedCopies } from "./live-query-rules.ts";
 import { operationsController, operationsRoutes } from "./operations-routes.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
@@ -132,7 +133,13 @@ export const strapiPlugin: StrapiServerPlugin = {
     });
 
     const stopWatching = [
-      watchContentEvents(strapi, io, options, logger),
+      watchContentEvents(
+        strapi,
+        io,
+        options,
+        logger,
+        (query, documentId, locale) => shapedCopies(strapi, audiences, query, documentId, locale),
+      ),
       watchAccessChanges(strapi, logger, (change) => {
         accessChanges.note(change);
         // Other nodes of a cluster cache the same roles and tokens but see no lifecycle of this write. Told

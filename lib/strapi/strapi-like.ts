@@ -125,6 +125,14 @@ export interface StrapiLike {
       output: {
         call(data: unknown, schema: StrapiModel, options: { auth: SanitizeAuth }): Promise<unknown>;
       }["call"];
+      /** Removes from a query what `auth` may not ask for (REST does this before reading). */
+      query: {
+        call(
+          query: Record<string, unknown>,
+          schema: StrapiModel,
+          options: { auth: SanitizeAuth },
+        ): Promise<Record<string, unknown>>;
+      }["call"];
     };
   };
   /** Login sessions (users-permissions' refresh mode), where Strapi provides them. */

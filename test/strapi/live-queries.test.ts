@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import type { LiveQueryResult } from "../../lib/types.ts";
-import { MARKER, request, untilMarker } from "../support/harness.ts";
+import { MARKER, request, until, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
 
@@ -94,6 +94,8 @@ describe("filtered subscriptions in Strapi", () => {
     await update("Moved out");
     await update("Live again");
     await articles().delete({ documentId: live.documentId });
+    // Content events go out after the commit, while the write returns: wait for them, then the marker.
+    await until(() => received[0]!.length === 6 && received[1]!.length === 6, "the events arrived");
     await untilMarker(app.io, subscriber, bystander);
 
     assert.deepEqual(summary(received[0]!), [
@@ -132,6 +134,8 @@ describe("filtered subscriptions in Strapi", () => {
     await create("match in news", news);
     await create("match in sport", sport);
     await create("plain news", news);
+    // Content events go out after the commit, while the write returns: wait for them, then the marker.
+    await until(() => received.length === 3, "the events arrived");
     await untilMarker(app.io, socket);
     assert.deepEqual(summary(received), [
       ["article:create", "match in news", [byTitle.subscription, byCategory.subscription]],
@@ -167,6 +171,8 @@ describe("filtered subscriptions in Strapi", () => {
     const toggled = await create("Toggled");
     await articles().unpublish({ documentId: toggled.documentId });
     await articles().publish({ documentId: toggled.documentId });
+    // Content events go out after the commit, while the write returns: wait for them, then the marker.
+    await until(() => received.length === 3, "the events arrived");
     await untilMarker(app.io, socket);
     assert.deepEqual(summary(received), [
       ["article:create", "Toggled", [subscription]],
@@ -198,7 +204,12 @@ describe("filtered subscriptions in Strapi", () => {
       /content type/,
     );
     assert.match((await ask({ uid: "api::page.page" })).error ?? "", /may not find/);
-    assert.match((await ask({ uid: ARTICLE, fields: ["title"] })).error ?? "", /not supported/);
+    assert.match((await ask({ uid: ARTICLE, sort: "title" })).error ?? "", /not supported/);
+    assert.match((await ask({ uid: ARTICLE, fields: "title" })).error ?? "", /'fields' must be/);
+    assert.match(
+      (await ask({ uid: ARTICLE, fields: ["internalNotes"] })).error ?? "",
+      /Invalid fields/,
+    );
     assert.match((await ask({ uid: ARTICLE, snapshot: { limit: 1000 } })).error ?? "", /1 to 100/);
     assert.match((await ask({ uid: ARTICLE, filters: [] })).error ?? "", /must be an object/);
     let deep: Record<string, unknown> = { $eq: 1 };
@@ -231,6 +242,8 @@ describe("filtered subscriptions in Strapi", () => {
     });
     assert.equal(socket.recovered, true);
     await create("While away");
+    // Content events go out after the commit, while the write returns: wait for them, then the marker.
+    await until(() => received.length === 2, "the events arrived");
     await untilMarker(app.io, socket);
     assert.deepEqual(summary(received), [
       ["article:create", "While away", [subscription]],
@@ -260,6 +273,15 @@ describe("filtered subscriptions in Strapi", () => {
       }),
       create("Snap racing"),
     ]);
+    const racingEvent = () =>
+      log.some((entry) =>
+        (entry as unknown[])[1] === "Snap racing" && (entry as unknown[])[2] !== undefined
+      );
+    // Content events go out after the commit, while the write returns: wait for it, then the marker.
+    await until(
+      () => ack.snapshot?.meta.pagination.total === 4 || racingEvent(),
+      "the racing write is in the snapshot or arrived",
+    );
     await untilMarker(app.io, socket);
     assert.equal(ack.success, true, ack.error);
     const snapshot = ack.snapshot!;
@@ -290,6 +312,40 @@ describe("filtered subscriptions in Strapi", () => {
     );
   });
 
+  it("fields and populate shape the subscription's events and snapshot as REST would, for the role", async () => {
+    await create("Shaped before", news);
+    const socket = await sockets.connect();
+    const ack = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { title: { $startsWith: "Shaped" } },
+      fields: ["title"],
+      populate: ["category", "author"],
+      snapshot: {},
+    });
+    assert.equal(ack.success, true, ack.error);
+    const received = record(socket);
+    await create("Shaped after", sport);
+    // Content events go out after the commit, while the write returns: wait for this one. (The event of
+    // "Shaped before" may come too, if its commit raced the subscription: the snapshot shows it anyway.)
+    const after = () => received.find(([, payload]) => payload?.data?.title === "Shaped after");
+    await until(() => after() !== undefined, "the event arrived");
+    await untilMarker(app.io, socket);
+    assert.equal(
+      received.filter(([, payload]) => payload?.data?.title === "Shaped after").length,
+      1,
+    );
+    const [event, payload] = after()!;
+    assert.equal(event, "article:create");
+    assert.deepEqual(payload.subscriptions, [ack.subscription]);
+    for (const data of [ack.snapshot!.data[0]!, payload.data]) {
+      // Only the asked fields (and the ids REST always returns), the readable relation, not `author`
+      // (the public role may not read users: REST drops that populate too).
+      assert.deepEqual(Object.keys(data).sort(), ["category", "documentId", "id", "title"]);
+      assert.equal(typeof (data.category as { name?: unknown }).name, "string");
+    }
+    assert.equal((payload.data.category as { name: string }).name, "sport");
+  });
+
   it("unsubscribe stops the subscription's events (the type-wide stream goes on)", async () => {
     const socket = await sockets.connect();
     const { subscription } = await request<LiveQueryResult>(socket, "subscribe", {
@@ -302,6 +358,8 @@ describe("filtered subscriptions in Strapi", () => {
     });
     const received = record(socket);
     await create("Quiet");
+    // Content events go out after the commit, while the write returns: wait for them, then the marker.
+    await until(() => received.length === 1, "the events arrived");
     await untilMarker(app.io, socket);
     assert.deepEqual(summary(received), [["article:create", "Quiet", undefined]]);
     assert.deepEqual(app.io.getSubscriptions(socket.id!), { success: true, subscriptions: [] });
