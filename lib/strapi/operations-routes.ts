@@ -11,7 +11,7 @@ import type { StrapiIO } from "../io.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
 /** The part of Koa's context the controller touches. */
-interface KoaContext {
+export interface KoaContext {
   request: { header: Record<string, string | string[] | undefined> };
   status: number;
   body: unknown;
@@ -21,8 +21,24 @@ interface KoaContext {
 
 type Operation = "live" | "ready" | "metrics";
 
+/** Plugin routes as Strapi's loader takes them. */
+export interface PluginRoutes {
+  "content-api": {
+    type: string;
+    routes: Array<{
+      method: string;
+      path: string;
+      handler: string;
+      config: { auth: false; policies: never[] };
+    }>;
+  };
+}
+
+/** The controller of {@link operationsRoutes}: one Koa handler per operation. */
+export type OperationsController = Record<Operation, (ctx: KoaContext) => Promise<void>>;
+
 /** The routes, as Strapi's plugin loader takes them (content API: prefixed with `/api/io`). */
-export const operationsRoutes = {
+export const operationsRoutes: PluginRoutes = {
   "content-api": {
     type: "content-api",
     routes: (
@@ -38,7 +54,7 @@ export const operationsRoutes = {
 };
 
 /** The controller behind {@link operationsRoutes}. */
-export function operationsController({ strapi }: { strapi: StrapiLike }) {
+export function operationsController({ strapi }: { strapi: StrapiLike }): OperationsController {
   const answer = (what: Operation) => async (ctx: KoaContext) => {
     const authorization = ctx.request.header.authorization;
     const io = strapi.$io as StrapiIO | undefined; // set in bootstrap, before Strapi serves requests
