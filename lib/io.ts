@@ -319,6 +319,11 @@ export class StrapiIO implements SocketIO {
     return this.#liveQueries.list(socketId);
   }
 
+  /** @internal Re-checks every filtered subscription after an access change (the plugin calls it). */
+  revalidateSubscriptions(): Promise<void> {
+    return this.#liveQueries.revalidate();
+  }
+
   /** @internal The distinct filtered subscriptions on `uid` a change must be matched against. */
   liveQueriesOn(uid: string): Array<{ id: string; query: LiveQuery }> {
     return this.#liveQueries.queriesOn(uid);

@@ -167,6 +167,30 @@ export class LiveQueries {
     };
   }
 
+  /**
+   * Checks every filtered subscription of this node again, for its socket's identity now (after a change of
+   * roles, permissions or tokens, or of the socket's role): one it may no longer hold ends, and its socket
+   * is told with `strapi-io:subscription-ended` `{ subscription, error }` (a filter on a relation its role
+   * can no longer read would otherwise go on revealing which documents match).
+   */
+  async revalidate(): Promise<void> {
+    const policy = this.#policy;
+    if (!policy.authorizeQuery) return;
+    for (const socket of this.#namespaces.main.sockets.values()) {
+      for (const { id, query } of subscriptionsOf(socket)) {
+        const request: LiveQueryRequest = { uid: query.uid };
+        if (query.filters !== undefined) request.filters = query.filters;
+        if (query.locale !== undefined) request.locale = query.locale;
+        if (query.fields !== undefined) request.fields = query.fields;
+        if (query.populate !== undefined) request.populate = query.populate;
+        const decision = await policy.authorizeQuery(socket.data, request);
+        if (decision.allowed || !socket.connected) continue;
+        this.#unsubscribe(socket, id);
+        socket.emit("strapi-io:subscription-ended", { subscription: id, error: decision.error });
+      }
+    }
+  }
+
   /** Subscriptions held by the sockets of this node, and the distinct queries (held or idle) behind them. */
   count(): { subscriptions: number; queries: number } {
     let subscriptions = 0;

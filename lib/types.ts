@@ -195,6 +195,8 @@ export interface EntitySubscriptionRequest {
 /** Events the server sends. Content events are named `<singularName>:<action>` and carry `{ data }`. */
 export interface ServerToClientEvents {
   "strapi-io:disconnect": (notice: DisconnectNotice) => void;
+  /** A filtered subscription ended: its socket's role or token may no longer hold it. */
+  "strapi-io:subscription-ended": (notice: { subscription: string; error: string }) => void;
   // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
   // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;

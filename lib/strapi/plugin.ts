@@ -86,11 +86,14 @@ export const strapiPlugin: StrapiServerPlugin = {
       logger,
     );
     const recheck = (changes: ReadonlySet<AccessChange>) => {
-      sessions.reconcile(changes).catch((error) =>
-        logger.error(
-          `could not re-check connected sockets after an access change: ${errorMessage(error)}`,
-        )
-      );
+      sessions.reconcile(changes)
+        // Then filtered subscriptions, for each socket's identity as the re-check left it.
+        .then(() => io.revalidateSubscriptions())
+        .catch((error) =>
+          logger.error(
+            `could not re-check connected sockets after an access change: ${errorMessage(error)}`,
+          )
+        );
     };
     const accessChanges = accessChangeBursts({
       // Logins and logouts change no role or token: the cached audiences stay valid.

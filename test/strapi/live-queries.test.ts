@@ -12,7 +12,7 @@ import type { Socket as ClientSocket } from "socket.io-client";
 import type { LiveQueryResult } from "../../lib/types.ts";
 import { MARKER, request, until, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
-import { eventually, grant, socketsFor } from "../support/strapi-fixtures.ts";
+import { eventually, grant, revoke, socketsFor } from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const CATEGORY = "api::category.category";
@@ -363,5 +363,22 @@ describe("filtered subscriptions in Strapi", () => {
     await untilMarker(app.io, socket);
     assert.deepEqual(summary(received), [["article:create", "Quiet", undefined]]);
     assert.deepEqual(app.io.getSubscriptions(socket.id!), { success: true, subscriptions: [] });
+  });
+
+  it("a subscription whose filter the role may no longer use ends, and its socket is told (last: it revokes)", async () => {
+    const socket = await sockets.connect();
+    const { subscription } = await request<LiveQueryResult>(socket, "subscribe", {
+      uid: ARTICLE,
+      filters: { category: { name: { $eq: "news" } } },
+    });
+    const ended = new Promise<{ subscription: string; error: string }>((resolve) =>
+      socket.once("strapi-io:subscription-ended", resolve)
+    );
+    await revoke(app, "public", [`${CATEGORY}.find`]);
+    const notice = await ended;
+    assert.equal(notice.subscription, subscription);
+    assert.match(notice.error, /Invalid filters/);
+    assert.deepEqual(app.io.getSubscriptions(socket.id!), { success: true, subscriptions: [] });
+    await grant(app, "public", [`${CATEGORY}.find`]);
   });
 });
