@@ -6,7 +6,7 @@
  * @module
  */
 import type { Server as HttpServer } from "node:http";
-import type { AccessPolicy, Reach } from "./access-policy.ts";
+import type { AccessPolicy } from "./access-policy.ts";
 import { installAdapterStack } from "./adapter-stack.ts";
 import { ClientGuard } from "./client-guard.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
@@ -27,6 +27,7 @@ import type { Recovery } from "./recovery/recovery.ts";
 import type { RecoveryCluster } from "./recovery/recovery-peers.ts";
 import { setUpRecovery } from "./recovery/recovery-setup.ts";
 import { installSocketLifecycle } from "./socket-lifecycle.ts";
+import { reachOf, sendDeliveries } from "./content-delivery.ts";
 import { identifiersOf, LiveQueries, type LiveQueryMatches } from "./live-queries.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
@@ -35,7 +36,6 @@ import {
   locateSocket,
   namespaceOf,
   type NamespaceSet,
-  reachesOtherNodes,
 } from "./namespace-set.ts";
 import { prepareTransport } from "./transports/select.ts";
 import type {
@@ -278,20 +278,7 @@ export class StrapiIO implements SocketIO {
       (performance.now() - started) / 1000,
     );
     const subscribers = this.#liveQueries.roomsOf(matches);
-    for (const { to, followers, payload } of deliveries) {
-      if (to === "everyone") {
-        (subscribers.length > 0 ? main.except(subscribers) : main).emit(eventName, payload);
-      } // An empty room list is nobody: never widen it to everyone.
-      else if (to.rooms.length > 0) {
-        sendTo(main, to.rooms, [...(to.except ?? []), ...subscribers], eventName, payload);
-      }
-      if (!followers) continue;
-      for (const namespace of this.#namespaces.all) {
-        if (namespace !== main) {
-          sendTo(namespace, [followers.room], followers.except, eventName, payload);
-        }
-      }
-    }
+    sendDeliveries(this.#namespaces, eventName, deliveries, subscribers);
     if (matches && subscribers.length > 0) {
       const leave = `${singularNameOf(schema)}:leave`;
       this.#liveQueries.deliver(main, eventName, leave, deliveries, matches, identifiersOf(data));
@@ -514,29 +501,4 @@ function disconnectWithNotice(socket: IoSocket, reason: string): void {
   socket.emit("strapi-io:disconnect", notice);
   // Packets are written in order, so the notice reaches the client before the DISCONNECT packet.
   socket.disconnect(true);
-}
-
-/**
- * Which rooms can have receivers: those with a member here in any served namespace or with a socket away
- * that may recover, unless the adapter reaches other nodes.
- */
-function reachOf(namespaces: NamespaceSet, recovery: Recovery | undefined): Reach {
-  if (reachesOtherNodes(namespaces.main)) return { has: () => true };
-  return {
-    has: (room) =>
-      namespaces.all.some((namespace) => namespace.adapter.rooms.has(room)) ||
-      recovery?.awayIn(room) === true,
-  };
-}
-
-/** Emits to the sockets of `namespace` in any of `rooms` and in none of `except`. */
-function sendTo(
-  namespace: IoNamespace,
-  rooms: readonly string[],
-  except: readonly string[] | undefined,
-  event: string,
-  payload: unknown,
-): void {
-  const target = namespace.to(rooms as string[]);
-  (except?.length ? target.except(except as string[]) : target).emit(event, payload);
 }
