@@ -1,26 +1,17 @@
 /**
  * A live-query client process: its share of the bench's connections, each a minimal Socket.IO client
- * over raw TCP (as bench/protocol-client.ts: hand-written WebSocket frames, one shared read buffer) that
+ * over raw TCP (bench/ws-wire.ts, as bench/protocol-client.ts) that
  * CONNECTs, sends `42<n>["subscribe",{ uid, filters }]`, keeps the subscription id of the `43<n>`
  * acknowledgement and counts the content events (`42["article:…",{ data, subscriptions }]`) that name it.
  *
  * @module
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { CONNECT_FRAME, FrameReader, openWebSocket, PONG_FRAME, textFrame } from "../ws-wire.ts";
 import { type ClientRequest, filterOf, replyToRunner } from "./ipc.ts";
 
-const HEADER_END = Buffer.from("\r\n\r\n");
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const CONTENT_EVENT = Buffer.from('42["article:');
 const SUBSCRIPTIONS = Buffer.from('"subscriptions":[');
-
-function textFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  if (payload.length > 125) throw new RangeError("bench client frames are short");
-  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
-}
-const CONNECT_FRAME = textFrame("40");
-const PONG_FRAME = textFrame("3");
 
 class Subscriber {
   subscription = "";
@@ -28,29 +19,20 @@ class Subscriber {
   foreign = 0;
   doneAt = 0;
   #id: Buffer | null = null;
-  #pending: Buffer | null = null;
-  #upgraded = false;
   readonly #socket: Socket;
+  readonly #reader = new FrameReader((opcode, data, start, end) => {
+    if (opcode === 0x1 /* text */) this.#onPacket(data, start, end);
+  }, (status) => fail(this, `upgrade refused: ${status}`));
   readonly filters: Record<string, unknown>;
 
   constructor(port: number, filters: Record<string, unknown>) {
     this.filters = filters;
-    const socket = connect({
-      host: "127.0.0.1",
+    const socket = openWebSocket(
       port,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (bytes: number, buffer: Uint8Array) => this.#onRead(bytes, buffer as Buffer),
-      },
-    });
+      "/socket.io/?EIO=4&transport=websocket",
+      (data) => this.#reader.read(data),
+    );
     this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on("connect", () =>
-      socket.write(
-        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
-          "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      ));
     socket.on("error", (error) => fail(this, error.message));
     socket.on("close", () => fail(this, "connection closed"));
   }
@@ -58,42 +40,6 @@ class Subscriber {
   destroy(): void {
     this.#socket.removeAllListeners("close");
     this.#socket.destroy();
-  }
-
-  #onRead(bytes: number, shared: Buffer): boolean {
-    let data = shared.subarray(0, bytes);
-    if (this.#pending) {
-      data = Buffer.concat([this.#pending, data]);
-      this.#pending = null;
-    }
-    let offset = 0;
-    if (!this.#upgraded) {
-      const end = data.indexOf(HEADER_END);
-      if (end < 0) {
-        this.#pending = Buffer.from(data);
-        return true;
-      }
-      this.#upgraded = true;
-      offset = end + 4;
-    }
-    while (data.length - offset >= 2) {
-      let length = (data[offset + 1] as number) & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        if (data.length - offset < 4) break;
-        length = data.readUInt16BE(offset + 2);
-        header = 4;
-      } else if (length === 127) {
-        if (data.length - offset < 10) break;
-        length = Number(data.readBigUInt64BE(offset + 2));
-        header = 10;
-      }
-      if (data.length - offset < header + length) break;
-      this.#onPacket(data, offset + header, offset + header + length);
-      offset += header + length;
-    }
-    if (offset < data.length) this.#pending = Buffer.from(data.subarray(offset));
-    return true;
   }
 
   #onPacket(data: Buffer, start: number, end: number): void {

@@ -5,18 +5,16 @@
  * sends both in the CONNECT auth (`40{"pid":"…","offset":"…"}`). `recovered` is socket.io-client's
  * rule: the reply carries the session id that was sent.
  *
- * Like bench/protocol-client.ts (raw TCP, hand-written frame parser, one shared read buffer), so that
+ * Like bench/protocol-client.ts (raw TCP and the frame reader of bench/ws-wire.ts), so that
  * 3,000+ connections per process cost less than the server they measure; unlike it, a connection can be
  * dropped (the TCP connection destroyed, no close frame: what a lost network looks like to the server)
  * and opened again, and it checks that content events arrive in order and exactly once.
  *
  * @module
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { FrameReader, openWebSocket, PONG_FRAME, readSeq, textFrame } from "../ws-wire.ts";
 
-const HEADER_END = Buffer.from("\r\n\r\n");
-/** Shared by every connection of the process: `onread` hands each read over synchronously. */
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const QUOTE = 0x22;
 const CLOSE_BRACKET = 0x5d;
 
@@ -28,26 +26,6 @@ export interface ResumableEvents {
   event(connection: ResumableConnection, seq: number, now: number): void;
   /** The connection failed or the server closed it (not called for {@link ResumableConnection.drop}). */
   closed(connection: ResumableConnection, why: string): void;
-}
-
-/** Masked (key 0) client text frame: client-to-server frames must be masked. */
-function textFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  if (payload.length > 125) throw new RangeError("bench client frames are short");
-  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
-}
-const PONG_FRAME = textFrame("3");
-
-function readSeq(data: Buffer, start: number, end: number, mark: Buffer): number {
-  const at = data.indexOf(mark, start);
-  if (at < 0 || at >= end) return -1;
-  let seq = 0;
-  for (let i = at + mark.length; i < end; i += 1) {
-    const digit = (data[i] as number) - 48;
-    if (digit < 0 || digit > 9) break;
-    seq = seq * 10 + digit;
-  }
-  return seq;
 }
 
 export class ResumableConnection {
@@ -71,8 +49,13 @@ export class ResumableConnection {
   readonly #events: ResumableEvents;
   readonly #seqMark: Buffer;
   #socket: Socket | null = null;
-  #pending: Buffer | null = null;
-  #upgraded = false;
+  readonly #reader = new FrameReader(
+    (opcode, data, start, end, now) => this.#onFrame(opcode, data, start, end, now),
+    (status) => {
+      this.#close(`upgrade refused: ${status}`);
+      this.#socket?.destroy();
+    },
+  );
   /** The session id sent in the last CONNECT. */
   #askedPid = "";
 
@@ -93,28 +76,15 @@ export class ResumableConnection {
 
   /** Opens the connection (again): upgrade, Engine.IO open, then the CONNECT with `pid`/`offset` if it has a session. */
   open(): void {
-    this.#pending = null;
-    this.#upgraded = false;
+    this.#reader.reset();
     this.isConnected = false;
     this.isClosed = false;
-    const socket: Socket = connect({
-      host: "127.0.0.1",
-      port: this.#port,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (bytes: number, buffer: Uint8Array): boolean =>
-          socket === this.#socket && this.#onRead(bytes, buffer as Buffer),
-      },
-    });
+    const socket: Socket = openWebSocket(
+      this.#port,
+      this.#path,
+      (data) => socket === this.#socket && this.#reader.read(data),
+    );
     this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on("connect", () => {
-      socket.write(
-        `GET ${this.#path} HTTP/1.1\r\nHost: 127.0.0.1:${this.#port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
-          `Sec-WebSocket-Version: 13\r\n\r\n`,
-      );
-    });
     socket.on("error", (error) => socket === this.#socket && this.#close(error.message));
     socket.on("close", () => socket === this.#socket && this.#close("connection closed"));
   }
@@ -131,50 +101,6 @@ export class ResumableConnection {
     if (this.isClosed) return;
     this.isClosed = true;
     this.#events.closed(this, why);
-  }
-
-  #onRead(bytes: number, shared: Buffer): boolean {
-    let data = shared.subarray(0, bytes);
-    if (this.#pending) {
-      data = Buffer.concat([this.#pending, data]);
-      this.#pending = null;
-    }
-    let offset = 0;
-    if (!this.#upgraded) {
-      const end = data.indexOf(HEADER_END);
-      if (end < 0) {
-        this.#pending = Buffer.from(data);
-        return true;
-      }
-      if (!data.subarray(0, 12).toString().startsWith("HTTP/1.1 101")) {
-        this.#close(`upgrade refused: ${data.subarray(0, Math.min(end, 80)).toString()}`);
-        this.#socket?.destroy();
-        return false;
-      }
-      this.#upgraded = true;
-      offset = end + 4;
-    }
-    const now = Number(process.hrtime.bigint());
-    while (data.length - offset >= 2) {
-      const opcode = (data[offset] as number) & 0x0f;
-      let length = (data[offset + 1] as number) & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        if (data.length - offset < 4) break;
-        length = data.readUInt16BE(offset + 2);
-        header = 4;
-      } else if (length === 127) {
-        if (data.length - offset < 10) break;
-        length = Number(data.readBigUInt64BE(offset + 2));
-        header = 10;
-      }
-      if (data.length - offset < header + length) break;
-      this.#onFrame(opcode, data, offset + header, offset + header + length, now);
-      offset += header + length;
-    }
-    // `data` may be a view of the shared buffer: keep a copy of a partial frame.
-    if (offset < data.length) this.#pending = Buffer.from(data.subarray(offset));
-    return true;
   }
 
   #onFrame(opcode: number, data: Buffer, start: number, end: number, now: number): void {
