@@ -75,7 +75,8 @@ export interface AccessPolicy {
   /**
    * Whether a socket with `identity` may hold the filtered subscription `request` (it must be allowed to
    * `find` the type, and the filter must only touch what it may read), normalized; without it, filtered
-   * subscriptions are refused.
+   * subscriptions are refused. The answer must depend on the identity's audience only: after an access
+   * change, strapi-io asks once per audience and query.
    */
   authorizeQuery?(identity: SocketData, request: LiveQueryRequest): Promise<LiveQueryDecision>;
   /** The documents matching `query` now, sanitized for `identity` (a subscription's `snapshot`). */

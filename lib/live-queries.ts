@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AccessPolicy, Delivery } from "./access-policy.ts";
+import type { AccessPolicy, Delivery, LiveQueryDecision } from "./access-policy.ts";
 import { type ClientGuard, refusal } from "./client-guard.ts";
 import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
@@ -176,6 +176,8 @@ export class LiveQueries {
   async revalidate(): Promise<void> {
     const policy = this.#policy;
     if (!policy.authorizeQuery) return;
+    // A query is checked once per audience (what the policy decides on), not once per socket.
+    const decided = new Map<string, Promise<LiveQueryDecision>>();
     for (const socket of this.#namespaces.main.sockets.values()) {
       for (const { id, query } of subscriptionsOf(socket)) {
         const request: LiveQueryRequest = { uid: query.uid };
@@ -183,7 +185,13 @@ export class LiveQueries {
         if (query.locale !== undefined) request.locale = query.locale;
         if (query.fields !== undefined) request.fields = query.fields;
         if (query.populate !== undefined) request.populate = query.populate;
-        const decision = await policy.authorizeQuery(socket.data, request);
+        const key = `${socket.data.audience ?? ""}|${id}`;
+        let pending = decided.get(key);
+        if (!pending) {
+          pending = policy.authorizeQuery(socket.data, request);
+          decided.set(key, pending);
+        }
+        const decision = await pending;
         if (decision.allowed || !socket.connected) continue;
         this.#unsubscribe(socket, id);
         socket.emit("strapi-io:subscription-ended", { subscription: id, error: decision.error });
