@@ -101,64 +101,53 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
       this.inc(sources.backpressureDisconnects());
     },
   });
-  new client.Gauge({
-    name: "strapi_io_entity_subscriptions",
-    help: "Entity subscriptions held by the sockets of this node.",
-    registers,
-    collect() {
-      this.set(sources.entitySubscriptions());
-    },
-  });
-  new client.Gauge({
-    name: "strapi_io_filtered_subscriptions",
-    help: "Filtered subscriptions held by the sockets of this node.",
-    registers,
-    collect() {
-      this.set(sources.liveQueries().subscriptions);
-    },
-  });
-  new client.Gauge({
-    name: "strapi_io_filtered_queries",
-    help: "Distinct filtered queries this node matches changes against.",
-    registers,
-    collect() {
-      this.set(sources.liveQueries().queries);
-    },
-  });
-  new client.Gauge({
-    name: "strapi_io_recovery_buffered_events",
-    help: "Events kept for replay to reconnecting clients.",
-    registers,
-    collect() {
-      this.set(sources.recovery()?.events ?? 0);
-    },
-  });
-  new client.Gauge({
-    name: "strapi_io_recovery_sessions",
-    help: "Sessions of disconnected sockets that may still resume.",
-    registers,
-    collect() {
-      this.set(sources.recovery()?.sessions ?? 0);
-    },
-  });
+  /** A gauge read from `value()` at each scrape. */
+  const readAtScrape = (name: string, help: string, value: () => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value());
+      },
+    });
+  readAtScrape(
+    "strapi_io_entity_subscriptions",
+    "Entity subscriptions held by the sockets of this node.",
+    () => sources.entitySubscriptions(),
+  );
+  readAtScrape(
+    "strapi_io_filtered_subscriptions",
+    "Filtered subscriptions held by the sockets of this node.",
+    () => sources.liveQueries().subscriptions,
+  );
+  readAtScrape(
+    "strapi_io_filtered_queries",
+    "Distinct filtered queries this node matches changes against.",
+    () => sources.liveQueries().queries,
+  );
+  readAtScrape(
+    "strapi_io_recovery_buffered_events",
+    "Events kept for replay to reconnecting clients.",
+    () => sources.recovery()?.events ?? 0,
+  );
+  readAtScrape(
+    "strapi_io_recovery_sessions",
+    "Sessions of disconnected sockets that may still resume.",
+    () => sources.recovery()?.sessions ?? 0,
+  );
   const cluster = sources.cluster;
   if (cluster) {
-    new client.Gauge({
-      name: "strapi_io_redis_connected",
-      help: "1 when this node reaches the cluster's Redis, else 0.",
-      registers,
-      collect() {
-        this.set(cluster.connected() ? 1 : 0);
-      },
-    });
-    new client.Gauge({
-      name: "strapi_io_cluster_nodes",
-      help: "Nodes of the cluster this node knows of, itself included.",
-      registers,
-      collect() {
-        this.set(cluster.nodes());
-      },
-    });
+    readAtScrape(
+      "strapi_io_redis_connected",
+      "1 when this node reaches the cluster's Redis, else 0.",
+      () => cluster.connected() ? 1 : 0,
+    );
+    readAtScrape(
+      "strapi_io_cluster_nodes",
+      "Nodes of the cluster this node knows of, itself included.",
+      () => cluster.nodes(),
+    );
   }
 
   const codes = boundedLabel();
