@@ -28,7 +28,8 @@ import type { RecoveryCluster } from "./recovery/recovery-peers.ts";
 import { setUpRecovery } from "./recovery/recovery-setup.ts";
 import { installSocketLifecycle } from "./socket-lifecycle.ts";
 import { reachOf, sendDeliveries } from "./content-delivery.ts";
-import { identifiersOf, LiveQueries, type LiveQueryMatches } from "./live-queries.ts";
+import { LiveQueries, type LiveQueryMatches } from "./live-queries.ts";
+import { identifiersOf } from "./live-query-payloads.ts";
 import { singularNameOf } from "./singular-name.ts";
 import {
   createNamespaceSet,

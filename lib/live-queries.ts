@@ -15,8 +15,14 @@ import type { AccessPolicy, Delivery, LiveQueryDecision } from "./access-policy.
 import { type ClientGuard, refusal } from "./client-guard.ts";
 import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
+import {
+  copyFor,
+  type HeldEvent,
+  notInSnapshot,
+  payloadFor,
+  withSubscriptions,
+} from "./live-query-payloads.ts";
 import { findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
-import { audienceRoom } from "./room-names.ts";
 import type {
   IoNamespace,
   IoSocket,
@@ -53,13 +59,6 @@ const ROOM_PREFIX = "live-query:";
 /** The room of the sockets following query `id`. */
 export function liveQueryRoom(id: string): string {
   return `${ROOM_PREFIX}${id}`;
-}
-
-/** A subscription event held while a snapshot is read. */
-interface HeldEvent {
-  event: string;
-  payload: unknown;
-  leave: boolean;
 }
 
 interface Registered {
@@ -418,77 +417,8 @@ export class LiveQueries {
   }
 }
 
-/**
- * A held event as it must still be sent after a snapshot of subscription `id`: without `id` when the
- * snapshot already shows its outcome (the same version of the document in it, or, for a leave, the
- * document not in it); `undefined` when no subscription is left to send it for.
- */
-function notInSnapshot(
-  { payload, leave }: HeldEvent,
-  id: string,
-  snapshot: LiveQuerySnapshot,
-): unknown {
-  const { data, subscriptions } = payload as {
-    data: { documentId?: unknown; updatedAt?: unknown };
-    subscriptions: string[];
-  };
-  if (!subscriptions.includes(id)) return payload;
-  const shown = snapshot.data.find((document) => document.documentId === data.documentId);
-  // The same version only when both say so (a subscription's `fields` may leave `updatedAt` out: then
-  // the event is sent, and applying it again is harmless; losing it would not be).
-  const settled = leave
-    ? shown === undefined
-    : shown !== undefined && shown.updatedAt !== undefined && shown.updatedAt === data.updatedAt;
-  if (!settled) return payload;
-  const rest = subscriptions.filter((subscription) => subscription !== id);
-  return rest.length === 0 ? undefined : { ...(payload as object), subscriptions: rest };
-}
-
-/** `{ id?, documentId, locale? }` of a document: what a leave event carries. */
-export function identifiersOf(data: unknown): Record<string, unknown> {
-  const { id, documentId, locale } = (data ?? {}) as Record<string, unknown>;
-  const ids: Record<string, unknown> = { documentId };
-  if (id !== undefined) ids.id = id;
-  if (typeof locale === "string") ids.locale = locale;
-  return ids;
-}
-
 function subscriptionsOf(socket: IoSocket): Array<{ id: string; query: LiveQuery }> {
   return socket.data.liveQueries ?? [];
-}
-
-/** Which of `deliveries` reaches the socket's audience (its copy), if any. */
-function copyFor(data: SocketData, deliveries: readonly Delivery[]): number | undefined {
-  const audience = data.audience;
-  const room = audience === undefined ? undefined : audienceRoom(audience);
-  const index = deliveries.findIndex(({ to }) =>
-    to === "everyone" || (room !== undefined && to.rooms.includes(room))
-  );
-  return index === -1 ? undefined : index;
-}
-
-/**
- * What a socket that matched `matched` receives: the payload of its first subscription with a shape
- * (`fields`/`populate`), read for its audience, else its audience's type-wide copy. `source` names the
- * shaped copy (`<query>|<audience>`), for grouping sockets that get the same one.
- */
-function payloadFor(
-  data: SocketData,
-  matched: readonly string[],
-  copy: Delivery,
-  matches: LiveQueryMatches,
-): { source?: string; payload: unknown } {
-  const audience = data.audience;
-  if (audience === undefined || !matches.shaped) return { payload: copy.payload };
-  for (const query of matched) {
-    const shaped = matches.shaped[query]?.[audience];
-    if (shaped !== undefined) return { source: `${query}|${audience}`, payload: shaped };
-  }
-  return { payload: copy.payload };
-}
-
-function withSubscriptions(payload: unknown, subscriptions: string[]): unknown {
-  return { ...(payload as Record<string, unknown>), subscriptions };
 }
 
 /**
