@@ -19,6 +19,16 @@
 export { createSocketIO } from "./lib/create-socket-io.ts";
 export { StrapiIO } from "./lib/io.ts";
 export type { IoStats, SocketIORuntime } from "./lib/io.ts";
+export type {
+  AudienceCounts,
+  ConnectionPage,
+  ConnectionQuery,
+  ConnectionRow,
+  IoOverview,
+  NodeOverview,
+  RoomSize,
+} from "./lib/operations/operations-types.ts";
+export type { Throughput } from "./lib/operations/node-activity.ts";
 export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts";
 
 export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";

@@ -61,6 +61,7 @@ export class ClientGuard {
   readonly #limits: ResolvedIoOptions["limits"]["events"];
   readonly #logger: Logger;
   readonly #disconnect: DisconnectWithReason;
+  readonly #received: () => void;
   readonly #budgets = new WeakMap<IoSocket, Budget>();
   /** strapi-io's own events, answered for every socket without a listener per socket. */
   readonly #routes = new Map<string, Route>();
@@ -69,10 +70,12 @@ export class ClientGuard {
     limits: ResolvedIoOptions["limits"]["events"],
     logger: Logger,
     disconnect: DisconnectWithReason,
+    received: () => void = () => {},
   ) {
     this.#limits = limits;
     this.#logger = logger;
     this.#disconnect = disconnect;
+    this.#received = received;
   }
 
   /**
@@ -90,6 +93,7 @@ export class ClientGuard {
   /** Puts the guard in front of every event the socket receives (a Socket.IO middleware: runs before any listener). */
   install(socket: IoSocket): void {
     socket.use((packet, next) => {
+      this.#received();
       const budget = this.#budgetOf(socket);
       const refusal = this.#admit(socket, budget, packet);
       if (!refusal) {

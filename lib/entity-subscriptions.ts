@@ -147,7 +147,9 @@ export class EntitySubscriptions {
   }
 
   /** Runs a command another node sent for a socket connected here (never forwarded again). */
-  async runCommand(command: ClusterCommand): Promise<unknown> {
+  async runCommand(
+    command: Extract<ClusterCommand, { op: "subscribe" | "unsubscribe" }>,
+  ): Promise<unknown> {
     const socket = findLocalSocket(this.#namespaces, command.socketId);
     // Checked again here: a command from another node is input like any other.
     const target = parseTarget(command.uid, command.id);

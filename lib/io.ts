@@ -19,7 +19,10 @@ import {
   metricsRoute,
 } from "./http-routes.ts";
 import type { Logger } from "./logger.ts";
-import type { Metrics, MetricsFactory } from "./metrics/metrics.ts";
+import { bothMetrics, type Metrics, type MetricsFactory } from "./metrics/metrics.ts";
+import { NodeActivity } from "./operations/node-activity.ts";
+import { Operations } from "./operations/operations.ts";
+import type { ConnectionPage, ConnectionQuery, IoOverview } from "./operations/operations-types.ts";
 import type { ResolvedIoOptions } from "./options.ts";
 import { getSocketsInRoom, joinRoom, leaveRoom } from "./rooms.ts";
 import type { RedisCluster } from "./cluster/redis-cluster.ts";
@@ -118,6 +121,7 @@ export class StrapiIO implements SocketIO {
   readonly #recoveryCluster: RecoveryCluster | undefined;
   readonly #metrics: Metrics;
   readonly #liveQueries: LiveQueries;
+  readonly #operations: Operations;
   #onConnection: SocketIORuntime["onConnection"];
   #transport: TransportHandle | undefined;
   #closing = false;
@@ -131,10 +135,12 @@ export class StrapiIO implements SocketIO {
     this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
     this.#policy = policy;
     this.#logger = logger;
+    const activity = new NodeActivity();
     const guard = new ClientGuard(
       options.limits.events,
       logger,
       (socket, reason) => disconnectWithNotice(socket, reason),
+      activity.received,
     );
     this.#entities = new EntitySubscriptions(
       this.#namespaces,
@@ -158,7 +164,7 @@ export class StrapiIO implements SocketIO {
     const limits = new ConnectionLimits(options.limits.connections, logger);
     this.#connectionLimits = limits;
     // Read at scrape time only, when everything below exists.
-    const metrics = parts.metrics({
+    const prometheus = parts.metrics({
       transport: () => this.#transport?.type,
       backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
       recovery: () => this.#recovery?.size,
@@ -169,10 +175,25 @@ export class StrapiIO implements SocketIO {
         nodes: () => cluster.directory.nodeCount,
       },
     }, cluster?.nodeId);
+    const metrics = bothMetrics(prometheus, activity);
     this.#metrics = metrics;
     const recovery = setUpRecovery(options, this.#namespaces, cluster, metrics, logger);
     this.#recovery = recovery?.recovery;
     this.#recoveryCluster = recovery?.cluster;
+    this.#operations = new Operations({
+      namespaces: this.#namespaces.all,
+      activity,
+      transport: () => this.#transport?.type ?? "starting",
+      backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
+      recoverySessions: () => this.#recovery?.size.sessions,
+      cluster: cluster && {
+        nodeId: cluster.nodeId,
+        connected: () => cluster.directory.connected,
+        nodes: () => cluster.directory.nodeCount,
+        main: this.#namespaces.main,
+      },
+      logger,
+    });
     installSocketLifecycle(this.#namespaces.all, {
       policy,
       limits,
@@ -184,7 +205,14 @@ export class StrapiIO implements SocketIO {
       onConnection: () => this.#onConnection,
     });
     // Commands from other nodes for sockets connected here run the same code as local calls.
-    cluster?.directory.attach(this.#namespaces, (command) => this.#entities.runCommand(command));
+    cluster?.directory.attach(
+      this.#namespaces,
+      (command) =>
+        command.op === "subscribe" || command.op === "unsubscribe"
+          ? this.#entities.runCommand(command)
+          : this.#liveQueries.runCommand(command),
+    );
+    if (cluster) this.#liveQueries.joinCluster();
   }
 
   /**
@@ -214,7 +242,7 @@ export class StrapiIO implements SocketIO {
         transport.adapter,
         this.#cluster,
         this.#recovery,
-        this.#options.metrics.enabled ? (nsp, count) => metrics.delivered(nsp, count) : undefined,
+        (nsp, count) => metrics.delivered(nsp, count),
       );
       this.#transport = await transport.start();
     } catch (error) {
@@ -252,6 +280,16 @@ export class StrapiIO implements SocketIO {
     return stats;
   }
 
+  /** This node's totals and, in a cluster, every node's: connections, audiences, events in and out, rooms. */
+  overview(): Promise<IoOverview> {
+    return this.#operations.overview();
+  }
+
+  /** One page of the connections of this node (or of the cluster) that match `query.search`. */
+  listConnections(query?: ConnectionQuery): Promise<ConnectionPage> {
+    return this.#operations.listConnections(query);
+  }
+
   /**
    * Delivers a content event; `matches` (from the plugin's content events) are the filtered subscriptions
    * the change entered or left: their sockets get the subscription's event instead of the type-wide one.
@@ -282,7 +320,14 @@ export class StrapiIO implements SocketIO {
     sendDeliveries(this.#namespaces, eventName, deliveries, subscribers);
     if (matches && subscribers.length > 0) {
       const leave = `${singularNameOf(schema)}:leave`;
-      this.#liveQueries.deliver(main, eventName, leave, deliveries, matches, identifiersOf(data));
+      this.#liveQueries.deliverEverywhere(
+        main,
+        eventName,
+        leave,
+        deliveries,
+        matches,
+        identifiersOf(data),
+      );
     }
   }
 

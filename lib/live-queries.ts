@@ -22,7 +22,7 @@ import {
   payloadFor,
   withSubscriptions,
 } from "./live-query-payloads.ts";
-import { findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
+import { type ClusterCommand, findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
 import type {
   IoNamespace,
   IoSocket,
@@ -132,26 +132,75 @@ export class LiveQueries {
     const held = subscriptionsOf(socket);
     if (held.length === 0) return;
     this.#watchDisconnect(socket);
+    const before = this.#registry.size;
     for (const { id, query } of held) this.#hold(id, query);
+    if (this.#registry.size > before) this.#namespaces.cluster?.queriesChanged();
   }
 
   /** Makes a socket of this node follow a query, after the policy validated it for that socket. */
-  subscribe(socketId: string, uid: string, query: Omit<LiveQueryRequest, "uid"> = {}) {
+  async subscribe(
+    socketId: string,
+    uid: string,
+    query: Omit<LiveQueryRequest, "uid"> = {},
+  ): Promise<LiveQueryResult> {
     const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) {
-      return Promise.resolve({
-        success: false,
-        error: `Socket '${socketId}' not found on this node`,
-      });
-    }
-    return this.#subscribe(socket, { ...query, uid });
+    if (socket) return this.#subscribe(socket, { ...query, uid });
+    const cluster = this.#namespaces.cluster;
+    const remote = cluster?.findRemote(socketId);
+    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
+    // Checked on the socket's own node, for its identity there.
+    const answer = await cluster.ask(remote, {
+      op: "live-subscribe",
+      socketId,
+      uid,
+      query: query as Record<string, unknown>,
+    });
+    if (!answer.answered) return { success: false, error: answer.reason };
+    return (answer.value as LiveQueryResult | undefined) ??
+      { success: false, error: `Socket '${socketId}' not found` };
   }
 
   /** Stops a socket of this node following a query. */
   unsubscribe(socketId: string, subscription: string): LiveQueryResult {
     const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return { success: false, error: `Socket '${socketId}' not found on this node` };
-    return this.#unsubscribe(socket, subscription);
+    if (socket) return this.#unsubscribe(socket, subscription);
+    const cluster = this.#namespaces.cluster;
+    const remote = cluster?.findRemote(socketId);
+    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
+    // Answered from the directory's copy; the socket's node carries it out.
+    if (!remote.liveQueries.includes(subscription)) return notSubscribed(subscription);
+    if (!cluster.tell(remote, { op: "live-unsubscribe", socketId, subscription })) {
+      return { success: false, error: "Redis is unreachable" };
+    }
+    remote.liveQueries = remote.liveQueries.filter((id) => id !== subscription);
+    return { success: true, subscription };
+  }
+
+  /** Runs a request another node sent for a socket connected here (checked here like any input). */
+  async runCommand(
+    command: Extract<ClusterCommand, { op: "live-subscribe" | "live-unsubscribe" }>,
+  ): Promise<unknown> {
+    if (command.op === "live-unsubscribe") {
+      return typeof command.subscription === "string"
+        ? this.unsubscribe(command.socketId, command.subscription)
+        : undefined;
+    }
+    if (!findLocalSocket(this.#namespaces, command.socketId)) return undefined;
+    if (typeof command.uid !== "string" || typeof command.query !== "object") {
+      return refusal("invalid_request", "Expected a content type uid and a query");
+    }
+    return await this.subscribe(command.socketId, command.uid, command.query ?? {});
+  }
+
+  /**
+   * In a cluster: announces this node's queries to the others (see `ClusterDirectory`), and delivers the
+   * matches they send for the sockets connected here.
+   */
+  joinCluster(): void {
+    this.#namespaces.cluster?.serveLiveQueries({
+      localQueries: () => [...this.#registry].map(([id, { query }]) => [id, query]),
+      deliverRemote: (message) => this.#deliverRemote(message),
+    });
   }
 
   /** The queries a socket of this node follows. */
@@ -159,11 +208,21 @@ export class LiveQueries {
     socketId: string,
   ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string } {
     const socket = findLocalSocket(this.#namespaces, socketId);
-    if (!socket) return { success: false, error: `Socket '${socketId}' not found on this node` };
-    return {
-      success: true,
-      subscriptions: subscriptionsOf(socket).map(({ id, query }) => ({ id, ...query })),
-    };
+    if (socket) {
+      return {
+        success: true,
+        subscriptions: subscriptionsOf(socket).map(({ id, query }) => ({ id, ...query })),
+      };
+    }
+    const cluster = this.#namespaces.cluster;
+    const remote = cluster?.findRemote(socketId);
+    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
+    const subscriptions: LiveQuerySubscription[] = [];
+    for (const id of remote.liveQueries) {
+      const query = cluster.remoteQuery(remote.node, id);
+      if (query) subscriptions.push({ id, ...query });
+    }
+    return { success: true, subscriptions };
   }
 
   /**
@@ -209,12 +268,47 @@ export class LiveQueries {
   queriesOn(uid: string): Array<{ id: string; query: LiveQuery }> {
     const now = Date.now();
     const found: Array<{ id: string; query: LiveQuery }> = [];
+    let dropped = false;
     for (const [id, entry] of this.#registry) {
       if (entry.idleSince !== undefined && now - entry.idleSince > this.#keepIdle) {
         this.#registry.delete(id);
+        dropped = true;
       } else if (entry.query.uid === uid) found.push({ id, query: entry.query });
     }
+    const cluster = this.#namespaces.cluster;
+    if (dropped) cluster?.queriesChanged();
+    // In a cluster the node that wrote the change matches it for every node's queries, once.
+    for (const [id, { query }] of cluster?.remoteQueries() ?? []) {
+      if (query.uid === uid && !this.#registry.has(id)) found.push({ id, query });
+    }
     return found;
+  }
+
+  /**
+   * Delivers a change's matches to the sockets of this node and, in a cluster where another node holds
+   * one of the queries, sends them there too (each node delivers to its own sockets).
+   */
+  deliverEverywhere(
+    main: IoNamespace,
+    eventName: string,
+    leaveName: string,
+    deliveries: readonly Delivery[],
+    matches: LiveQueryMatches,
+    identifiers: unknown,
+  ): void {
+    this.deliver(main, eventName, leaveName, deliveries, matches, identifiers);
+    const cluster = this.#namespaces.cluster;
+    if (!cluster) return;
+    const remote = cluster.remoteQueries();
+    if (![...matches.entered, ...matches.left].some((id) => remote.has(id))) return;
+    const message: RemoteMatches = {
+      event: eventName,
+      leave: leaveName,
+      deliveries,
+      matches,
+      identifiers,
+    };
+    cluster.publishMatches(message);
   }
 
   /** The rooms of the sockets that get a subscription event instead of the type-wide one. */
@@ -297,8 +391,15 @@ export class LiveQueries {
       }
     }
     for (const { event, payload, sockets } of groups.values()) {
-      main.to(sockets).emit(event, payload);
+      // This node's sockets only (in a cluster, each node delivers to its own).
+      main.local.to(sockets).emit(event, payload);
     }
+  }
+
+  #deliverRemote(message: unknown): void {
+    if (!isRemoteMatches(message)) return;
+    const { event, leave, deliveries, matches, identifiers } = message;
+    this.deliver(this.#namespaces.main, event, leave, deliveries, matches, identifiers);
   }
 
   async #subscribe(socket: IoSocket, request: unknown): Promise<LiveQueryResult> {
@@ -310,9 +411,6 @@ export class LiveQueries {
         success: false,
         error: "Filtered subscriptions are served on the main namespace '/'",
       };
-    }
-    if (this.#namespaces.cluster) {
-      return { success: false, error: "Filtered subscriptions are not available in a cluster yet" };
     }
     if (typeof request !== "object" || request === null || Array.isArray(request)) {
       return refusal(
@@ -355,8 +453,16 @@ export class LiveQueries {
     // Joined before the snapshot is read: a change committed meanwhile is held, not lost.
     this.#watchDisconnect(socket);
     socket.data.liveQueries = [...held, { id, query }];
+    const known = this.#registry.has(id);
     this.#hold(id, query);
     socket.join(liveQueryRoom(id));
+    const cluster = this.#namespaces.cluster;
+    if (cluster) {
+      cluster.liveQueriesChanged(socket);
+      // Every node matches its changes against the query before it is acknowledged (or the snapshot read).
+      if (!known) await cluster.shareQuery(id, query);
+      if (!socket.connected) return { success: false, error: "Socket disconnected" };
+    }
     if (!decision.snapshot || !this.#policy.snapshot) return { success: true, subscription: id };
     if (this.#holding.has(socket.id)) {
       this.#unsubscribe(socket, id);
@@ -385,12 +491,11 @@ export class LiveQueries {
 
   #unsubscribe(socket: IoSocket, id: string): LiveQueryResult {
     const held = subscriptionsOf(socket);
-    if (!held.some((subscription) => subscription.id === id)) {
-      return { success: false, error: `Not subscribed to '${String(id).slice(0, 64)}'` };
-    }
+    if (!held.some((subscription) => subscription.id === id)) return notSubscribed(id);
     socket.data.liveQueries = held.filter((subscription) => subscription.id !== id);
     socket.leave(liveQueryRoom(id));
     this.#release(id);
+    this.#namespaces.cluster?.liveQueriesChanged(socket);
     return { success: true, subscription: id };
   }
 
@@ -415,6 +520,29 @@ export class LiveQueries {
     entry.sockets -= 1;
     if (entry.sockets <= 0) entry.idleSince = Date.now();
   }
+}
+
+/** A change's matches, as the node that wrote it sends them to the others. */
+interface RemoteMatches {
+  event: string;
+  leave: string;
+  deliveries: readonly Delivery[];
+  matches: LiveQueryMatches;
+  identifiers: unknown;
+}
+
+function isRemoteMatches(message: unknown): message is RemoteMatches {
+  if (typeof message !== "object" || message === null) return false;
+  const { event, leave, deliveries, matches } = message as Partial<RemoteMatches>;
+  const strings = (list: unknown) =>
+    Array.isArray(list) && list.every((item) => typeof item === "string");
+  return typeof event === "string" && typeof leave === "string" && Array.isArray(deliveries) &&
+    typeof matches === "object" && matches !== null && strings(matches.entered) &&
+    strings(matches.left);
+}
+
+function notSubscribed(id: string): LiveQueryResult {
+  return { success: false, error: `Not subscribed to '${String(id).slice(0, 64)}'` };
 }
 
 function subscriptionsOf(socket: IoSocket): Array<{ id: string; query: LiveQuery }> {

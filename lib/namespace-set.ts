@@ -7,7 +7,7 @@
  * @module
  */
 import { Adapter } from "socket.io-adapter";
-import type { EntitySubscription, IoNamespace, IoServer, IoSocket } from "./types.ts";
+import type { EntitySubscription, IoNamespace, IoServer, IoSocket, LiveQuery } from "./types.ts";
 
 /** An entity a socket follows, with the id as it was asked for (a numeric id resolves to a documentId). */
 export interface StoredSubscription extends EntitySubscription {
@@ -23,12 +23,16 @@ export interface RemoteSocketRef {
   namespace: string;
   /** The entities it follows, as its node last announced them. */
   subscriptions: StoredSubscription[];
+  /** The ids of the filtered subscriptions it holds, as its node last announced them. */
+  liveQueries: string[];
 }
 
 /** A request that only the node holding the socket can carry out (it runs its own checks). */
 export type ClusterCommand =
   | { op: "subscribe"; socketId: string; uid: string; id: string | number }
-  | { op: "unsubscribe"; socketId: string; uid: string; id: string | number };
+  | { op: "unsubscribe"; socketId: string; uid: string; id: string | number }
+  | { op: "live-subscribe"; socketId: string; uid: string; query: Record<string, unknown> }
+  | { op: "live-unsubscribe"; socketId: string; subscription: string };
 
 /** What the `$io` core asks of a cluster. Absent on a single node. */
 export interface ClusterLink {
@@ -48,6 +52,34 @@ export interface ClusterLink {
   tell(ref: RemoteSocketRef, command: ClusterCommand): boolean;
   /** A local socket's entity subscriptions changed: the other nodes' directories must learn it. */
   subscriptionsChanged(socket: IoSocket): void;
+  /** A local socket's filtered subscriptions changed (its `data.liveQueries`). */
+  liveQueriesChanged(socket: IoSocket): void;
+  /**
+   * Where this node's distinct filtered queries are read from, and what to call when a node sends the
+   * matches of a change for its sockets (see `LiveQueries`).
+   */
+  serveLiveQueries(link: LiveQueryLink): void;
+  /**
+   * Tells every node that this node now matches changes against `query`, and resolves once each has it
+   * (or after `adapter.requestsTimeout`): from then on, a change written on any node is matched against it.
+   */
+  shareQuery(id: string, query: LiveQuery): Promise<void>;
+  /** This node's set of distinct queries changed (one was dropped): the others replace their copy. */
+  queriesChanged(): void;
+  /** The distinct queries other nodes match against, with the nodes that hold each. */
+  remoteQueries(): Map<string, { query: LiveQuery; nodes: string[] }>;
+  /** A query another node announced, by id. */
+  remoteQuery(node: string, id: string): LiveQuery | undefined;
+  /** Sends the matches of a change to the other nodes, for their sockets. */
+  publishMatches(message: unknown): void;
+}
+
+/** The filtered subscriptions' side of the cluster directory. */
+export interface LiveQueryLink {
+  /** This node's distinct queries (held or kept idle). */
+  localQueries(): Array<[id: string, query: LiveQuery]>;
+  /** Another node's matches of a change, to deliver to this node's sockets. */
+  deliverRemote(message: unknown): void;
 }
 
 /** The namespaces one `$io` serves: `/` first, then the configured ones by bare name. */

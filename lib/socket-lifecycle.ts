@@ -12,7 +12,7 @@ import type { ClientGuard } from "./client-guard.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
 import type { LiveQueries } from "./live-queries.ts";
 import { errorMessage, type Logger } from "./logger.ts";
-import { type Metrics, NO_METRICS } from "./metrics/metrics.ts";
+import type { Metrics } from "./metrics/metrics.ts";
 import type { Recovery } from "./recovery/recovery.ts";
 import { audienceRoom } from "./room-names.ts";
 import type { IoNamespace, IoSocket } from "./types.ts";
@@ -81,7 +81,7 @@ export function installSocketLifecycle(
       // Joined only now (not at the handshake): no broadcast reaches a socket before its CONNECT reply.
       if (socket.data.audience !== undefined) socket.join(audienceRoom(socket.data.audience));
       if (socket.data.principal) socket.once("disconnect", releasePrincipal);
-      if (metrics !== NO_METRICS) {
+      if (metrics.countsSockets) {
         metrics.connected(socket);
         socket.on("disconnect", countDisconnect);
       }

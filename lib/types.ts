@@ -10,6 +10,7 @@ import type {
   CommandReply,
   DirectoryMessage,
 } from "./cluster/cluster-directory.ts";
+import type { ConnectionPage, ConnectionQuery, IoOverview } from "./operations/operations-types.ts";
 import type { ResumeAnswer, ResumeRequest } from "./recovery/handoff.ts";
 import type { HandoffMessage } from "./recovery/recovery-peers.ts";
 
@@ -107,6 +108,8 @@ export interface SocketIdentity {
   role?: string;
   /** A log-safe summary of the user (never the password or tokens). */
   user?: Record<string, unknown> | null;
+  /** The API token's name, when the socket authenticated with one. */
+  tokenName?: string;
   /**
    * The internal audience key (a role, an API token): the socket joins its one audience room, and `emit()`
    * addresses audiences by key. One per socket: the uWS fan-out publishes once per audience room, which
@@ -236,6 +239,8 @@ export interface InterServerEvents {
   "strapi-io:resume": (request: ResumeRequest, ack?: (answer: ResumeAnswer | null) => void) => void;
   /** Recovery: a node shutting down gracefully hands its sessions over. */
   "strapi-io:handoff": (message: HandoffMessage, ack?: () => void) => void;
+  /** `$io.overview()` and `$io.listConnections()` ask every node for its figures (see `lib/operations/operations.ts`). */
+  "strapi-io:operations": (request: unknown, ack?: (answer: unknown) => void) => void;
   // Any other event, with arguments of any type (Socket.IO's own maps are written the same way).
   // deno-lint-ignore no-explicit-any
   [event: string]: (...args: any[]) => void;
@@ -326,6 +331,17 @@ export interface SocketIO {
   getSubscriptions(
     socketId: string,
   ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string };
+  /**
+   * Totals of this node and, in a cluster, of every node that answers within `adapter.requestsTimeout`:
+   * connections by audience, events in and out per second, slow consumers, recovery, the busiest rooms
+   * and content types. Computed where the sockets are; cheap enough to poll every few seconds.
+   */
+  overview(): Promise<IoOverview>;
+  /**
+   * One page of the connections (cluster-wide) whose id, user, role or token name contains `search`.
+   * A `TypeError` for a bad query (page from 1, pageSize 1 to 100, search up to 200 characters).
+   */
+  listConnections(query?: ConnectionQuery): Promise<ConnectionPage>;
   /** The Socket.IO server. */
   readonly server: IoServer;
   /** The configured namespaces, by name (without the leading slash). */

@@ -24,18 +24,28 @@ import { errorMessage, type Logger } from "../logger.ts";
 import type {
   ClusterCommand,
   ClusterLink,
+  LiveQueryLink,
   NamespaceSet,
   RemoteSocketRef,
   StoredSubscription,
 } from "../namespace-set.ts";
-import type { IoNamespace, IoSocket } from "../types.ts";
+import type { IoNamespace, IoSocket, LiveQuery } from "../types.ts";
 
 /** Event names between nodes. */
 const DIRECTORY_EVENT = "strapi-io:directory";
 const COMMAND_EVENT = "strapi-io:command";
+const QUERY_EVENT = "strapi-io:query";
+const MATCHES_EVENT = "strapi-io:matches";
 
-/** A socket as announced: id, namespace, followed entities. */
-type SocketEntry = [id: string, namespace: string, subscriptions: StoredSubscription[]];
+/** A socket as announced: id, namespace, followed entities, filtered subscriptions (ids). */
+type SocketEntry = [
+  id: string,
+  namespace: string,
+  subscriptions: StoredSubscription[],
+  liveQueries?: string[],
+];
+/** A distinct filtered query, as announced. */
+type QueryEntry = [id: string, query: LiveQuery];
 /** One announcement. */
 export type DirectoryOp =
   | ["hello"]
@@ -44,7 +54,9 @@ export type DirectoryOp =
   | ["snapshot", SocketEntry[]]
   | ["add", SocketEntry]
   | ["remove", string]
-  | ["subscriptions", string, StoredSubscription[]];
+  | ["subscriptions", string, StoredSubscription[]]
+  | ["live", string, string[]]
+  | ["queries", QueryEntry[]];
 /** What travels in one `serverSideEmit`. */
 export interface DirectoryMessage {
   node: string;
@@ -82,7 +94,10 @@ export class ClusterDirectory implements ClusterLink {
   readonly #heartbeatInterval: number;
   readonly #requestsTimeout: number;
   readonly #remote = new Map<string, RemoteSocketRef>();
-  readonly #nodes = new Map<string, { lastSeen: number; sockets: Set<string> }>();
+  readonly #nodes = new Map<string, NodeState>();
+  #liveQueries: LiveQueryLink | undefined;
+  /** This node's distinct queries changed since they were last announced. */
+  #queriesChanged = false;
   #namespaces: NamespaceSet | undefined;
   #handler: CommandHandler | undefined;
   #queue: DirectoryOp[] = [];
@@ -180,6 +195,70 @@ export class ClusterDirectory implements ClusterLink {
     this.#announce(["subscriptions", socket.id, subscriptionsOf(socket)]);
   }
 
+  liveQueriesChanged(socket: IoSocket): void {
+    this.#announce(["live", socket.id, liveQueriesOf(socket)]);
+  }
+
+  serveLiveQueries(link: LiveQueryLink): void {
+    this.#liveQueries = link;
+    const main = this.#requireNamespaces().main;
+    main.on(QUERY_EVENT, (message: unknown, ack?: () => void) => {
+      const { node, query } = (message ?? {}) as { node?: unknown; query?: unknown };
+      if (typeof node === "string" && node !== this.nodeId && isQueryEntry(query)) {
+        this.#nodeState(node).queries.set(query[0], query[1]);
+      }
+      ack?.();
+    });
+    main.on(MATCHES_EVENT, (message: unknown) => {
+      try {
+        link.deliverRemote(message);
+      } catch (error) {
+        this.#logger.error(
+          `could not deliver another node's filtered-subscription matches: ${errorMessage(error)}`,
+        );
+      }
+    });
+  }
+
+  shareQuery(id: string, query: LiveQuery): Promise<void> {
+    if (!this.connected || this.#nodes.size === 0) return Promise.resolve();
+    const main = this.#requireNamespaces().main;
+    return new Promise((resolve) => {
+      // The adapter's own timeout answers with what it got; this one covers a request it could not send.
+      const timer = setTimeout(resolve, this.#requestsTimeout + 1000);
+      main.serverSideEmit(QUERY_EVENT, { node: this.nodeId, query: [id, query] }, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  queriesChanged(): void {
+    this.#queriesChanged = true;
+    this.#announce(["alive"]); // schedules a flush, which carries the queries
+  }
+
+  remoteQueries(): Map<string, { query: LiveQuery; nodes: string[] }> {
+    const found = new Map<string, { query: LiveQuery; nodes: string[] }>();
+    for (const [node, state] of this.#nodes) {
+      for (const [id, query] of state.queries) {
+        const known = found.get(id);
+        if (known) known.nodes.push(node);
+        else found.set(id, { query, nodes: [node] });
+      }
+    }
+    return found;
+  }
+
+  remoteQuery(node: string, id: string): LiveQuery | undefined {
+    return this.#nodes.get(node)?.queries.get(id);
+  }
+
+  publishMatches(message: unknown): void {
+    if (!this.connected) return;
+    this.#requireNamespaces().main.serverSideEmit(MATCHES_EVENT, message);
+  }
+
   /** Says goodbye (the others forget this node's sockets at once) and stops announcing. */
   leave(): void {
     if (this.#stopped) return;
@@ -192,7 +271,12 @@ export class ClusterDirectory implements ClusterLink {
 
   #watch(namespace: IoNamespace): void {
     namespace.on("connection", (socket) => {
-      this.#announce(["add", [socket.id, namespace.name, subscriptionsOf(socket)]]);
+      this.#announce(["add", [
+        socket.id,
+        namespace.name,
+        subscriptionsOf(socket),
+        liveQueriesOf(socket),
+      ]]);
       socket.on("disconnect", () => this.#announce(["remove", socket.id]));
     });
   }
@@ -205,6 +289,7 @@ export class ClusterDirectory implements ClusterLink {
     this.#queue = []; // the snapshot below covers whatever was queued
     this.#announce(["hello"]);
     this.#announce(["snapshot", this.#localEntries()]);
+    this.#queriesChanged = true;
   }
 
   #tick(): void {
@@ -238,6 +323,10 @@ export class ClusterDirectory implements ClusterLink {
       this.#flushScheduled = false;
       const ops = this.#queue;
       this.#queue = [];
+      if (this.#queriesChanged && this.#liveQueries) {
+        this.#queriesChanged = false;
+        ops.push(["queries", this.#liveQueries.localQueries()]);
+      }
       if (ops.length > 0 && !this.#stopped) this.#send(ops);
     });
   }
@@ -262,7 +351,7 @@ export class ClusterDirectory implements ClusterLink {
     state.lastSeen = Date.now();
     for (const op of message.ops) {
       try {
-        this.#apply(node, state.sockets, op);
+        this.#apply(node, state, op);
       } catch (error) {
         this.#logger.warn(
           `ignored a malformed cluster directory message from node ${node}: ${errorMessage(error)}`,
@@ -271,12 +360,14 @@ export class ClusterDirectory implements ClusterLink {
     }
   }
 
-  #apply(node: string, sockets: Set<string>, op: DirectoryOp): void {
+  #apply(node: string, state: NodeState, op: DirectoryOp): void {
+    const { sockets } = state;
     switch (op[0]) {
       case "hello":
         this.#snapshotTimer ??= setTimeout(() => {
           this.#snapshotTimer = undefined;
           this.#announce(["snapshot", this.#localEntries()]);
+          this.#queriesChanged = true;
         }, SNAPSHOT_DELAY);
         return;
       case "alive":
@@ -301,10 +392,23 @@ export class ClusterDirectory implements ClusterLink {
         if (ref?.node === node) ref.subscriptions = op[2];
         return;
       }
+      case "live": {
+        const ref = this.#remote.get(op[1]);
+        if (ref?.node === node) ref.liveQueries = stringsIn(op[2]);
+        return;
+      }
+      case "queries":
+        if (!Array.isArray(op[1])) throw new TypeError("bad query list");
+        state.queries = new Map(op[1].filter(isQueryEntry));
+        return;
     }
   }
 
-  #add(node: string, sockets: Set<string>, [id, namespace, subscriptions]: SocketEntry): void {
+  #add(
+    node: string,
+    sockets: Set<string>,
+    [id, namespace, subscriptions, liveQueries]: SocketEntry,
+  ): void {
     if (typeof id !== "string" || typeof namespace !== "string") {
       throw new TypeError("bad socket entry");
     }
@@ -314,6 +418,7 @@ export class ClusterDirectory implements ClusterLink {
       node,
       namespace,
       subscriptions: Array.isArray(subscriptions) ? subscriptions : [],
+      liveQueries: stringsIn(liveQueries),
     });
   }
 
@@ -326,10 +431,10 @@ export class ClusterDirectory implements ClusterLink {
     this.#nodes.delete(node);
   }
 
-  #nodeState(node: string): { lastSeen: number; sockets: Set<string> } {
+  #nodeState(node: string): NodeState {
     let state = this.#nodes.get(node);
     if (!state) {
-      state = { lastSeen: 0, sockets: new Set() };
+      state = { lastSeen: 0, sockets: new Set(), queries: new Map() };
       this.#nodes.set(node, state);
     }
     return state;
@@ -357,7 +462,7 @@ export class ClusterDirectory implements ClusterLink {
     const entries: SocketEntry[] = [];
     for (const namespace of this.#requireNamespaces().all) {
       for (const socket of namespace.sockets.values()) {
-        entries.push([socket.id, namespace.name, subscriptionsOf(socket)]);
+        entries.push([socket.id, namespace.name, subscriptionsOf(socket), liveQueriesOf(socket)]);
       }
     }
     return entries;
@@ -367,6 +472,30 @@ export class ClusterDirectory implements ClusterLink {
     if (!this.#namespaces) throw new Error("strapi-io: the cluster directory is not attached");
     return this.#namespaces;
   }
+}
+
+/** What this node knows of another. */
+interface NodeState {
+  lastSeen: number;
+  sockets: Set<string>;
+  /** The distinct filtered queries it matches against. */
+  queries: Map<string, LiveQuery>;
+}
+
+function liveQueriesOf(socket: IoSocket): string[] {
+  return (socket.data?.liveQueries ?? []).map(({ id }) => id);
+}
+
+function stringsIn(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
+}
+
+/** A query entry from another node: checked for shape (it is matched here, as a database count). */
+function isQueryEntry(entry: unknown): entry is QueryEntry {
+  if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string") return false;
+  const query = entry[1] as Partial<LiveQuery> | null;
+  return typeof query === "object" && query !== null && typeof query.uid === "string" &&
+    typeof query.key === "string";
 }
 
 function subscriptionsOf(socket: IoSocket): StoredSubscription[] {

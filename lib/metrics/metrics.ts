@@ -46,6 +46,8 @@ export interface MetricSources {
 
 /** The counting side: what the core calls. */
 export interface Metrics {
+  /** Whether {@link connected} and {@link disconnected} count anything (else no per-socket listener is added). */
+  readonly countsSockets: boolean;
   connected(socket: IoSocket): void;
   disconnected(socket: IoSocket, reason: string): void;
   refused(code: string): void;
@@ -61,6 +63,7 @@ export interface Metrics {
 
 /** Metrics switched off: nothing is counted. */
 export const NO_METRICS: Metrics = {
+  countsSockets: false,
   connected() {},
   disconnected() {},
   refused() {},
@@ -70,6 +73,42 @@ export const NO_METRICS: Metrics = {
   recovery() {},
   render: () => Promise.reject(new Error("strapi-io: metrics are not enabled")),
 };
+
+/** Both `first` and `second` counting the same events; `first` renders. */
+export function bothMetrics(first: Metrics, second: Metrics): Metrics {
+  return {
+    countsSockets: first.countsSockets || second.countsSockets,
+    connected(socket) {
+      first.connected(socket);
+      second.connected(socket);
+    },
+    disconnected(socket, reason) {
+      first.disconnected(socket, reason);
+      second.disconnected(socket, reason);
+    },
+    refused(code) {
+      first.refused(code);
+      second.refused(code);
+    },
+    emitted(method) {
+      first.emitted(method);
+      second.emitted(method);
+    },
+    delivered(namespace, recipients) {
+      first.delivered(namespace, recipients);
+      second.delivered(namespace, recipients);
+    },
+    contentEvent(contentType, action, copies, seconds) {
+      first.contentEvent(contentType, action, copies, seconds);
+      second.contentEvent(contentType, action, copies, seconds);
+    },
+    recovery(outcome) {
+      first.recovery(outcome);
+      second.recovery(outcome);
+    },
+    render: () => first.render(),
+  };
+}
 
 /** Builds the metrics of one `$io` from what it can read at scrape time. */
 export type MetricsFactory = (sources: MetricSources, nodeId: string | undefined) => Metrics;

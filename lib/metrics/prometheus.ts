@@ -5,6 +5,7 @@
  * @module
  */
 import client from "prom-client";
+import { audienceOf } from "../operations/local-node.ts";
 import type { IoSocket } from "../types.ts";
 import type { EmitMethod, Metrics, MetricSources, RecoveryOutcome } from "./metrics.ts";
 
@@ -160,11 +161,12 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
   >();
 
   return {
+    countsSockets: true,
     connected(socket) {
       const labels = {
         transport: sources.transport() ?? "unknown",
         namespace: socket.nsp.name,
-        audience: audienceKind(socket),
+        audience: audienceOf(socket),
       };
       counted.set(socket, labels);
       connections.inc(labels);
@@ -187,12 +189,6 @@ export function prometheusMetrics(sources: MetricSources, nodeId: string | undef
     recovery: (outcome: RecoveryOutcome) => recoveries.inc({ outcome }),
     render: async () => ({ contentType: register.contentType, body: await register.metrics() }),
   };
-}
-
-/** Public, role (a user's) or token: what the socket's principal is. */
-function audienceKind(socket: IoSocket): string {
-  const principal = socket.data.principal;
-  return principal ? (principal.kind === "token" ? "token" : "role") : "public";
 }
 
 /** A label value as given while it is well-formed and among the first {@link MAX_LABEL_VALUES}; else `other`. */

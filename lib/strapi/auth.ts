@@ -27,8 +27,9 @@ export interface Authenticated {
   /** `public`, the user's role type (`authenticated`, …), or `api-token:<type>`. */
   role: string;
   userId?: number;
-  /** The API token's id, when the socket authenticated with one. */
+  /** The API token's id and name, when the socket authenticated with one. */
   tokenId?: number;
+  tokenName?: string;
   /** A summary of the user (never password or tokens); `null` for the public role and API tokens. */
   user: Record<string, unknown> | null;
   /** When the credential stops being valid (ms since epoch); the socket is disconnected then. */
@@ -117,6 +118,7 @@ async function authenticateApiToken(
     keyHash,
     tokenId: token.id,
   };
+  if (typeof token.name === "string") authenticated.tokenName = token.name;
   if (expiresAt !== undefined) authenticated.expiresAt = expiresAt;
   return authenticated;
 }

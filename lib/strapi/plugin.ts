@@ -23,6 +23,7 @@ import {
 import { ACCESS_CHANGES, type AccessChange, type CredentialStore, Sessions } from "./sessions.ts";
 import { shapedCopies } from "./live-query-rules.ts";
 import { operationsController, operationsRoutes } from "./operations-routes.ts";
+import { adminController, adminRoutes, registerAdminPermissions } from "./admin-routes.ts";
 import { createStrapiPolicy } from "./strapi-policy.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
@@ -44,8 +45,8 @@ export interface StrapiServerPlugin {
   register(): void;
   bootstrap(context: { strapi: StrapiLike }): Promise<void>;
   destroy(context: { strapi: StrapiLike }): Promise<void>;
-  routes: typeof operationsRoutes;
-  controllers: { operations: typeof operationsController };
+  routes: typeof operationsRoutes & typeof adminRoutes;
+  controllers: { operations: typeof operationsController; admin: typeof adminController };
 }
 
 /** Strapi's plugin object for `strapi-server.js`. */
@@ -58,12 +59,13 @@ export const strapiPlugin: StrapiServerPlugin = {
     },
   },
   register(): void {},
-  routes: operationsRoutes,
-  controllers: { operations: operationsController },
+  routes: { ...operationsRoutes, ...adminRoutes },
+  controllers: { operations: operationsController, admin: adminController },
   async bootstrap({ strapi }: { strapi: StrapiLike }): Promise<void> {
     const config = strapi.config.get("plugin::io", {}) as PluginOptions;
     const options = resolvePluginOptions(config);
     expectKnownContentTypes(strapi, options);
+    await registerAdminPermissions(strapi);
     const logger = strapi.log;
 
     const audiences = new Audiences(strapi, logger);

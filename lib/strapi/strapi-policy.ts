@@ -74,6 +74,7 @@ export function createStrapiPolicy(
         identity.principal = { kind: "user", id: authenticated.userId };
       } else if (authenticated.tokenId !== undefined) {
         identity.principal = { kind: "token", id: authenticated.tokenId };
+        if (authenticated.tokenName !== undefined) identity.tokenName = authenticated.tokenName;
       }
       return identity;
     },

@@ -2,8 +2,9 @@
  * A second real Strapi (the fixture app) in its own process, for the cluster tests: one Strapi per process
  * is a Strapi limitation. Started with `node --import tsx` and `[databaseFile, ioConfigJson]`: it opens the
  * SQLite file of the first node (which created the schema), so both see the same roles, tokens and
- * documents, as the nodes of one deployment do. It answers `{ id, method, args }` over IPC: `create`
- * (a document through the Document Service, so content events fire here), `accessChanges` (the access
+ * documents, as the nodes of one deployment do. It answers `{ id, method, args }` over IPC: `create` and
+ * `update` (a document through the Document Service, so content events fire here), `$io`'s `raw`,
+ * `subscribe` and `getSubscriptions`, `accessChanges` (the access
  * changes other nodes announced to this one, in arrival order), `failures`, and `close`.
  */
 // Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
@@ -45,6 +46,12 @@ strapi.$io.server.on(
 const methods: Record<string, (...args: any[]) => unknown> = {
   create: async (uid: string, data: Record<string, unknown>) =>
     (await strapi.documents(uid).create({ data, status: "published" })).documentId,
+  update: async (uid: string, documentId: string, data: Record<string, unknown>) =>
+    (await strapi.documents(uid).update({ documentId, data, status: "published" })).documentId,
+  raw: (options: unknown) => strapi.$io.raw(options),
+  subscribe: (socketId: string, uid: string, query: unknown) =>
+    strapi.$io.subscribe(socketId, uid, query),
+  getSubscriptions: (socketId: string) => strapi.$io.getSubscriptions(socketId),
   accessChanges: () => accessChanges,
   failures: () => failures,
   close: async () => {
