@@ -138,8 +138,11 @@ export interface LiveQueryRequest {
   filters?: Record<string, unknown>;
   /** Only changes of this locale (all locales when absent). */
   locale?: string;
-  /** Only `"published"` for now (the default). */
-  status?: "published";
+  /**
+   * `"published"` (the default): the published versions, as REST's default; `"draft"`: the draft versions
+   * (REST's `status=draft`), on a Draft & Publish type whose draft events are streamed (`drafts: true`).
+   */
+  status?: "published" | "draft";
   /** REST `fields`: the attributes the subscription's events (and snapshot) carry. */
   fields?: string[];
   /** REST `populate`: the relations they carry (those the socket may read). */
@@ -161,6 +164,8 @@ export interface LiveQuery {
   locale?: string;
   fields?: string[];
   populate?: string | string[] | Record<string, unknown>;
+  /** Present for draft subscriptions only (published is the default). */
+  status?: "draft";
   /** The normalized query as text: equal for equal queries (keys sorted). */
   key: string;
 }
@@ -182,6 +187,7 @@ export interface LiveQuerySubscription {
   uid: string;
   filters?: Record<string, unknown>;
   locale?: string;
+  status?: "draft";
 }
 
 /** Payload of the `strapi-io:disconnect` event sent before `disconnectSocket()` closes a socket. */

@@ -36,8 +36,15 @@ export type ShapedCopies = (
   locale: string | undefined,
 ) => Promise<Record<string, unknown> | undefined>;
 
-/** Events after which a document is in the filtered subscriptions it matches (others can only let it go). */
-const ENTERING = new Set(["create", "update", "publish"]);
+/**
+ * Events after which a document is in the filtered subscriptions it matches (others can only let it go),
+ * for subscriptions on published versions and on drafts. Publishing and unpublishing leave the draft as
+ * it was.
+ */
+const ENTERING = {
+  published: new Set(["create", "update", "publish"]),
+  draft: new Set(["create", "update"]),
+};
 /** Actions that can take a document out of a filtered subscription it was in. */
 const LEAVING = new Set(["update", "publish", "unpublish", "delete", "discardDraft"]);
 
@@ -68,15 +75,7 @@ export function watchContentEvents(
   logger: Logger,
   shapes: ShapedCopies = () => Promise.resolve(undefined),
 ): () => void {
-  const configured = options.contentTypes === "api"
-    ? undefined
-    : new Map(options.contentTypes.map((entry) => [entry.uid, entry]));
-  const eventsFor = (uid: string): ResolvedContentTypeEvents | undefined =>
-    configured
-      ? configured.get(uid)
-      : uid.startsWith("api::")
-      ? defaultContentTypeEvents(uid)
-      : undefined;
+  const eventsFor = contentTypeEvents(options);
 
   const remove = strapi.documents.use(async (context: DocumentContext, next) => {
     const before = eventsFor(context.uid)
@@ -102,6 +101,21 @@ export function watchContentEvents(
   return () => {
     if (typeof remove === "function") remove();
   };
+}
+
+/** The content events configured for a type (`undefined`: none are sent). */
+export function contentTypeEvents(
+  options: Pick<ResolvedPluginOptions, "contentTypes">,
+): (uid: string) => ResolvedContentTypeEvents | undefined {
+  const configured = options.contentTypes === "api"
+    ? undefined
+    : new Map(options.contentTypes.map((entry) => [entry.uid, entry]));
+  return (uid) =>
+    configured
+      ? configured.get(uid)
+      : uid.startsWith("api::")
+      ? defaultContentTypeEvents(uid)
+      : undefined;
 }
 
 /** Turns one document-service action and its result into the events it means for readers. */
@@ -171,12 +185,18 @@ async function matchSubscriptions(
   const documentId = item.row.documentId;
   if ((queries.length === 0 && before.length === 0) || typeof documentId !== "string") return;
   const locale = typeof item.row.locale === "string" ? item.row.locale : undefined;
-  const entered = ENTERING.has(item.event) && item.status !== "draft"
-    ? await queriesContaining(strapi, queries, documentId, locale)
+  // The versions this change touched: a draft saved leaves the published version (and its subscribers) alone.
+  const touched = queries.filter(({ query }) => touches(item, query.status ?? "published"));
+  const entering = touched.filter(({ query }) =>
+    ENTERING[query.status ?? "published"].has(item.event)
+  );
+  const entered = entering.length > 0
+    ? await queriesContaining(strapi, entering, documentId, locale)
     : [];
+  const touchedIds = new Set(touched.map(({ id }) => id));
   const matches: LiveQueryMatches = {
     entered,
-    left: before.filter((id) => !entered.includes(id)),
+    left: before.filter((id) => touchedIds.has(id) && !entered.includes(id)),
   };
   const shaped: Record<string, Record<string, unknown>> = {};
   for (const { id, query } of queries) {
@@ -247,6 +267,17 @@ async function send(
     );
   }
   await io.emit({ event: item.event, schema: contentType.uid, data }, matches);
+}
+
+/**
+ * Whether a change can move a document in or out of subscriptions on `status` versions: a draft saved
+ * touches drafts only; publishing and unpublishing touch the published version only; a create, an
+ * update that publishes at once, or a delete touch both.
+ */
+function touches(item: PendingEvent, status: "published" | "draft"): boolean {
+  if (status === "published") return item.status !== "draft";
+  return item.status === "draft" || item.event === "create" || item.event === "update" ||
+    item.event === "delete";
 }
 
 function isPublished(row: Row): boolean {

@@ -41,6 +41,7 @@ export async function authorizeLiveQuery(
   audiences: Audiences,
   identity: SocketData,
   request: LiveQueryRequest,
+  streamsDrafts: (uid: string) => boolean,
 ): Promise<LiveQueryDecision> {
   const refuse = (error: string): LiveQueryDecision => ({ allowed: false, error });
   for (const key of Object.keys(request)) {
@@ -53,8 +54,16 @@ export async function authorizeLiveQuery(
     ? strapi.contentType(uid)
     : undefined;
   if (!contentType) return refuse(`'uid' must be a content type of this app, got ${describe(uid)}`);
-  if (status !== undefined && status !== "published") {
-    return refuse(`'status' may only be 'published' for now, got ${describe(status)}`);
+  if (status !== undefined && status !== "published" && status !== "draft") {
+    return refuse(`'status' must be 'published' or 'draft', got ${describe(status)}`);
+  }
+  if (status === "draft" && contentType.options?.draftAndPublish !== true) {
+    return refuse(`${contentType.uid} has no drafts (Draft & Publish is off)`);
+  }
+  if (status === "draft" && !streamsDrafts(contentType.uid)) {
+    return refuse(
+      `Drafts of ${contentType.uid} are not streamed: its content events need 'drafts: true'`,
+    );
   }
   if (locale !== undefined && (typeof locale !== "string" || !LOCALE.test(locale))) {
     return refuse(`'locale' must be a locale code, got ${describe(locale)}`);
@@ -110,8 +119,10 @@ export async function authorizeLiveQuery(
       locale: locale ?? null,
       fields: fields ?? null,
       populate: populate ?? null,
+      ...(status === "draft" ? { status } : {}),
     }),
   };
+  if (status === "draft") query.status = "draft";
   if (filters !== undefined) query.filters = filters as Record<string, unknown>;
   if (fields !== undefined) query.fields = fields as string[];
   if (populate !== undefined) query.populate = populate as LiveQuery["populate"];
@@ -133,7 +144,7 @@ export async function readSnapshot(
   const set = await permissionSetOf(audiences, identity);
   const contentType = strapi.contentType(query.uid);
   if (!set || !contentType) throw new Error(`no permission set or type for ${query.uid}`);
-  const params: Record<string, unknown> = { status: "published" };
+  const params: Record<string, unknown> = { status: statusOf(query) };
   if (query.filters) params.filters = query.filters;
   if (query.locale) params.locale = query.locale;
   const documents = strapi.documents(query.uid);
@@ -174,7 +185,7 @@ export async function shapedCopies(
   const copies: Record<string, unknown> = {};
   for (const set of current.sets) {
     if (!set.allows(`${query.uid}.find`)) continue;
-    const params: Record<string, unknown> = { documentId, status: "published" };
+    const params: Record<string, unknown> = { documentId, status: statusOf(query) };
     const inLocale = query.locale ?? locale;
     if (inLocale !== undefined) params.locale = inLocale;
     const row = await strapi.documents(query.uid).findOne({
@@ -253,13 +264,18 @@ export async function queriesContaining(
     if (query.locale !== undefined && locale !== undefined && query.locale !== locale) continue;
     const params: Record<string, unknown> = {
       filters: { $and: [query.filters ?? {}, { documentId }] },
-      status: "published",
+      status: statusOf(query),
     };
     const inLocale = query.locale ?? locale;
     if (inLocale !== undefined) params.locale = inLocale;
     if (await strapi.documents(query.uid).count(params) > 0) found.push(id);
   }
   return found;
+}
+
+/** Which versions of the documents a query reads. */
+function statusOf(query: LiveQuery): "published" | "draft" {
+  return query.status ?? "published";
 }
 
 /** Why a client's `filters` cannot even be looked at, if so: not a plain object, too large, too deep. */

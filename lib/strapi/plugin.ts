@@ -14,7 +14,7 @@ import type { IoSocket } from "../types.ts";
 import { accessChangeBursts, watchAccessChanges } from "./access-changes.ts";
 import { Audiences } from "./audiences.ts";
 import { ClientEvents } from "./client-events.ts";
-import { watchContentEvents } from "./content-events.ts";
+import { contentTypeEvents, watchContentEvents } from "./content-events.ts";
 import {
   type PluginOptions,
   type ResolvedPluginOptions,
@@ -70,8 +70,10 @@ export const strapiPlugin: StrapiServerPlugin = {
 
     const audiences = new Audiences(strapi, logger);
     const credentials: CredentialStore = new WeakMap();
+    const eventsOf = contentTypeEvents(options);
     const policy = createStrapiPolicy(strapi, audiences, {
       emitPermission: options.emitPermission,
+      streamsDrafts: (uid) => eventsOf(uid)?.drafts === true,
       onAuthenticated: (socket, { expiresAt, keyHash, sessionId }) =>
         credentials.set(socket, { expiresAt, keyHash, sessionId }),
     });

@@ -34,6 +34,8 @@ export interface StrapiPolicyOptions {
   emitPermission: EmitPermission;
   /** Called after a socket authenticated (the plugin arms expiry timers here). */
   onAuthenticated?(socket: IoSocket, authenticated: Authenticated): void;
+  /** Whether the draft events of a type are sent (its content events' `drafts`): draft subscriptions need them. */
+  streamsDrafts?(uid: string): boolean;
 }
 
 /** Builds the policy the plugin hands to `createSocketIO()`. */
@@ -56,7 +58,14 @@ export function createStrapiPolicy(
   };
 
   return {
-    authorizeQuery: (identity, request) => authorizeLiveQuery(strapi, audiences, identity, request),
+    authorizeQuery: (identity, request) =>
+      authorizeLiveQuery(
+        strapi,
+        audiences,
+        identity,
+        request,
+        (uid) => options.streamsDrafts?.(uid) === true,
+      ),
     snapshot: (identity, query, options) =>
       readSnapshot(strapi, audiences, identity, query, options),
 
