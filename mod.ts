@@ -27,8 +27,8 @@ export type {
   IoOverview,
   NodeOverview,
   RoomSize,
+  Throughput,
 } from "./lib/operations/operations-types.ts";
-export type { Throughput } from "./lib/operations/node-activity.ts";
 export type { Acknowledge, ClientGuard, GuardedRun } from "./lib/client-guard.ts";
 
 export { ADAPTER_TYPES, DEFAULTS, resolveOptions, TRANSPORT_TYPES } from "./lib/options.ts";

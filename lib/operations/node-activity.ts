@@ -7,6 +7,7 @@
  * @module
  */
 import type { EmitMethod, Metrics, RecoveryOutcome } from "../metrics/metrics.ts";
+import type { Throughput } from "./operations-types.ts";
 
 /** Content types counted one by one; past this many, changes of new types are counted under `other`. */
 const MAX_CONTENT_TYPES = 100;
@@ -15,12 +16,6 @@ const RATE_WINDOW_MS = 10_000;
 /** Samples older than this are dropped; at most one sample is taken per second. */
 const SAMPLES_KEPT_MS = 60_000;
 const SAMPLE_SPACING_MS = 1_000;
-
-/** A total and its recent rate (per second, over about the last ten seconds). */
-export interface Throughput {
-  total: number;
-  perSecond: number;
-}
 
 /** What {@link NodeActivity.read} reports. */
 export interface ActivityReading {

@@ -1,10 +1,15 @@
 /**
  * What `$io.overview()` and `$io.listConnections()` report (and the admin page shows): aggregates per node,
- * and connections one page at a time.
+ * and connections one page at a time. No imports: the admin page (a browser bundle) reads its types here.
  *
  * @module
  */
-import type { Throughput } from "./node-activity.ts";
+
+/** A total and its recent rate (per second, over about the last ten seconds). */
+export interface Throughput {
+  total: number;
+  perSecond: number;
+}
 
 /** How many sockets connect as the public role, as a user (a role) and with an API token. */
 export interface AudienceCounts {
@@ -91,6 +96,9 @@ export interface ConnectionPage {
   meta: { pagination: { page: number; pageSize: number; pageCount: number; total: number } };
   missingNodes: number;
 }
+
+/** The longest reason an admin may give for a disconnect (it is sent to the client and logged). */
+export const MAX_DISCONNECT_REASON = 200;
 
 /** Rooms listed per connection. */
 export const MAX_LISTED_ROOMS = 20;

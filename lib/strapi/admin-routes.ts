@@ -11,13 +11,11 @@
  */
 import type { StrapiIO } from "../io.ts";
 import type { Logger } from "../logger.ts";
+import { MAX_DISCONNECT_REASON } from "../operations/operations-types.ts";
 import type { StrapiLike } from "./strapi-like.ts";
 
 export const READ_ACTION = "plugin::io.read";
 export const DISCONNECT_ACTION = "plugin::io.disconnect";
-
-/** A disconnect reason's bounds (it is sent to the client and logged). */
-const MAX_REASON_LENGTH = 200;
 
 /** The part of Koa's context (as Strapi's admin routes give it) the controller touches. */
 export interface AdminContext {
@@ -112,8 +110,13 @@ export function adminController({ strapi }: { strapi: StrapiLike }): AdminContro
     async disconnect(ctx) {
       const id = ctx.params.id ?? "";
       const { reason } = (ctx.request.body ?? {}) as { reason?: unknown };
-      if (typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_REASON_LENGTH) {
-        return badRequest(ctx, `'reason' must be a text of 1 to ${MAX_REASON_LENGTH} characters`);
+      if (
+        typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_DISCONNECT_REASON
+      ) {
+        return badRequest(
+          ctx,
+          `'reason' must be a text of 1 to ${MAX_DISCONNECT_REASON} characters`,
+        );
       }
       const disconnected = io().disconnectSocket(id, reason.trim());
       if (disconnected) auditDisconnect(strapi.log, ctx, id, reason.trim());

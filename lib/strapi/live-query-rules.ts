@@ -33,6 +33,8 @@ const MAX_FIELDS = 50;
 /** Documents a snapshot may hold (REST's default page size is 25). */
 const MAX_SNAPSHOT = 100;
 const DEFAULT_SNAPSHOT = 25;
+/** Counts of one change run side by side (see {@link queriesContaining}). */
+const CONCURRENT_COUNTS = 4;
 const SORT = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:(asc|desc|ASC|DESC))?$/;
 
 /** Decides `authorizeQuery` for the Strapi policy. */
@@ -259,16 +261,25 @@ export async function queriesContaining(
   documentId: string,
   locale: string | undefined,
 ): Promise<string[]> {
-  const found: string[] = [];
-  for (const { id, query } of queries) {
-    if (query.locale !== undefined && locale !== undefined && query.locale !== locale) continue;
+  const candidates = queries.filter(({ query }) =>
+    query.locale === undefined || locale === undefined || query.locale === locale
+  );
+  const contains = async ({ query }: { query: LiveQuery }) => {
     const params: Record<string, unknown> = {
       filters: { $and: [query.filters ?? {}, { documentId }] },
       status: statusOf(query),
     };
     const inLocale = query.locale ?? locale;
     if (inLocale !== undefined) params.locale = inLocale;
-    if (await strapi.documents(query.uid).count(params) > 0) found.push(id);
+    return await strapi.documents(query.uid).count(params) > 0;
+  };
+  // A few counts at a time: a database with a pool (PostgreSQL) runs them side by side, and one change
+  // never takes every connection of it.
+  const found: string[] = [];
+  for (let start = 0; start < candidates.length; start += CONCURRENT_COUNTS) {
+    const batch = candidates.slice(start, start + CONCURRENT_COUNTS);
+    const results = await Promise.all(batch.map(contains));
+    batch.forEach(({ id }, index) => results[index] && found.push(id));
   }
   return found;
 }

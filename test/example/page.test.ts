@@ -3,88 +3,23 @@
  * which never downloads a browser) opens the demo page, the page connects to strapi-io, and an article
  * created over REST appears on it, without its private field.
  *
- * The app runs as `node example/start.mjs` in a child process (exactly what `npm start` runs after the
- * build), on port 0, with a temporary SQLite file.
+ * The app runs as `node example/start.mjs --no-admin` in a child process (`npm run start:quick`; the
+ * admin panel has its own test, admin-page.test.ts), on port 0, with a temporary SQLite file.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import {
+  type ExampleProcess,
+  launchChromium,
+  startExampleProcess,
+} from "../support/example-app.ts";
 
-const START = fileURLToPath(new URL("../../example/start.mjs", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** Upper bound for any one condition to come true; the test never asserts on timing. */
 const WAIT_MS = 15_000;
-
-interface ExampleProcess {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Runs `node example/start.mjs` and resolves with the page URL it prints once Strapi listens. */
-function startExampleProcess(databaseFile: string): Promise<ExampleProcess> {
-  const child = spawn(process.execPath, [START], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      IO_PORT: "0",
-      HOST: "127.0.0.1",
-      DATABASE_FILENAME: databaseFile,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = ""; // kept (the tail) for the failure message; reading also keeps the pipes from filling up
-  const record = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-8_000));
-  child.stdout!.on("data", record);
-  child.stderr!.on("data", record);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(`did not print its URL within ${WAIT_MS} ms`), WAIT_MS);
-    const onExit = (code: number | null) => fail(`exited (code ${code}) before it listened`);
-    const onData = () => {
-      const url = /strapi-io example: open (http:\/\/\S+)/.exec(output)?.[1];
-      if (url === undefined) return;
-      settle();
-      resolve({ url, stop: () => stopProcess(child, exited) });
-    };
-    function settle() {
-      clearTimeout(timer);
-      child.off("exit", onExit);
-      child.stdout!.off("data", onData);
-    }
-    function fail(why: string) {
-      settle();
-      void stopProcess(child, exited).then(() =>
-        reject(new Error(`example/start.mjs ${why}:\n${output}`))
-      );
-    }
-    child.once("exit", onExit);
-    child.stdout!.on("data", onData);
-  });
-}
-
-/** SIGTERM (Strapi destroys itself and exits), SIGKILL if it is still there after a while. */
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
   let dataDir: string;
@@ -93,13 +28,9 @@ describe("example app (npm start) in Chromium", { timeout: 60_000 }, () => {
   let page: Page;
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (installs Debian's chromium package)`,
-    );
     dataDir = mkdtempSync(join(tmpdir(), "strapi-io-example-"));
-    app = await startExampleProcess(join(dataDir, "data.db"));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    app = await startExampleProcess(join(dataDir, "data.db"), ["--no-admin"]);
+    browser = await launchChromium();
     page = await browser.newPage();
   });
 
