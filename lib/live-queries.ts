@@ -15,13 +15,8 @@ import type { AccessPolicy, Delivery, LiveQueryDecision } from "./access-policy.
 import { type ClientGuard, refusal } from "./client-guard.ts";
 import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
-import {
-  copyFor,
-  type HeldEvent,
-  notInSnapshot,
-  payloadFor,
-  withSubscriptions,
-} from "./live-query-payloads.ts";
+import { deliverMatches, isMatchedChange, type MatchedChange } from "./live-query-delivery.ts";
+import { type HeldEvent, notInSnapshot } from "./live-query-payloads.ts";
 import { type ClusterCommand, findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
 import type {
   IoNamespace,
@@ -296,19 +291,20 @@ export class LiveQueries {
     matches: LiveQueryMatches,
     identifiers: unknown,
   ): void {
-    this.deliver(main, eventName, leaveName, deliveries, matches, identifiers);
-    const cluster = this.#namespaces.cluster;
-    if (!cluster) return;
-    const remote = cluster.remoteQueries();
-    if (![...matches.entered, ...matches.left].some((id) => remote.has(id))) return;
-    const message: RemoteMatches = {
+    const change: MatchedChange = {
       event: eventName,
       leave: leaveName,
       deliveries,
       matches,
       identifiers,
     };
-    cluster.publishMatches(message);
+    this.#deliver(main, change);
+    const cluster = this.#namespaces.cluster;
+    if (!cluster) return;
+    const remote = cluster.remoteQueries();
+    if ([...matches.entered, ...matches.left].some((id) => remote.has(id))) {
+      cluster.publishMatches(change);
+    }
   }
 
   /** The rooms of the sockets that get a subscription event instead of the type-wide one. */
@@ -316,90 +312,17 @@ export class LiveQueries {
     return matches ? [...matches.entered, ...matches.left].map(liveQueryRoom) : [];
   }
 
-  /**
-   * Sends each socket of the matched queries its one event: the change (its audience's copy, with the ids
-   * of its queries that matched) or, when the document only left its queries, `<singularName>:leave`.
-   */
-  deliver(
-    main: IoNamespace,
-    eventName: string,
-    leaveName: string,
-    deliveries: readonly Delivery[],
-    matches: LiveQueryMatches,
-    identifiers: unknown,
-  ): void {
-    const entered = new Set(matches.entered);
-    const left = new Set(matches.left);
-    const groups = new Map<string, { event: string; payload: unknown; sockets: string[] }>();
-    const seen = new Set<string>();
-    for (const room of this.roomsOf(matches)) {
-      const receivers: Array<{ id: string; data: SocketData }> = [];
-      for (const id of main.adapter.rooms.get(room) ?? []) {
-        const socket = main.sockets.get(id);
-        if (socket) receivers.push({ id, data: socket.data });
-      }
-      for (const { sid, data } of this.#away(room)) receivers.push({ id: sid, data });
-      for (const { id, data } of receivers) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const held = (data.liveQueries ?? []).map((subscription) => subscription.id);
-        const matched = held.filter((query) => entered.has(query));
-        const holding = this.#holding.get(id);
-        if (holding && (matched.length > 0 || held.some((query) => left.has(query)))) {
-          const copy = copyFor(data, deliveries);
-          if (copy === undefined) continue;
-          holding.held.push(
-            matched.length > 0
-              ? {
-                event: eventName,
-                payload: withSubscriptions(
-                  payloadFor(data, matched, deliveries[copy]!, matches).payload,
-                  matched,
-                ),
-                leave: false,
-              }
-              : {
-                event: leaveName,
-                payload: {
-                  data: identifiers,
-                  subscriptions: held.filter((query) => left.has(query)),
-                },
-                leave: true,
-              },
-          );
-          continue;
-        }
-        if (matched.length > 0) {
-          const copy = copyFor(data, deliveries);
-          // An audience that may no longer read the type gets nothing (its copy was never made).
-          if (copy === undefined) continue;
-          const { source, payload } = payloadFor(data, matched, deliveries[copy]!, matches);
-          const key = `${source ?? copy}|${matched.join(",")}`;
-          const group = groups.get(key) ??
-            { event: eventName, payload: withSubscriptions(payload, matched), sockets: [] };
-          group.sockets.push(id);
-          groups.set(key, group);
-          continue;
-        }
-        const gone = held.filter((query) => left.has(query));
-        if (gone.length === 0 || copyFor(data, deliveries) === undefined) continue;
-        const key = `leave|${gone.join(",")}`;
-        const group = groups.get(key) ??
-          { event: leaveName, payload: { data: identifiers, subscriptions: gone }, sockets: [] };
-        group.sockets.push(id);
-        groups.set(key, group);
-      }
-    }
-    for (const { event, payload, sockets } of groups.values()) {
-      // This node's sockets only (in a cluster, each node delivers to its own).
-      main.local.to(sockets).emit(event, payload);
-    }
+  /** Sends each socket of this node that holds a matched query its one event (see `live-query-delivery.ts`). */
+  #deliver(main: IoNamespace, change: MatchedChange): void {
+    deliverMatches(main, change, {
+      rooms: this.roomsOf(change.matches),
+      away: this.#away,
+      holding: (socketId) => this.#holding.get(socketId),
+    });
   }
 
   #deliverRemote(message: unknown): void {
-    if (!isRemoteMatches(message)) return;
-    const { event, leave, deliveries, matches, identifiers } = message;
-    this.deliver(this.#namespaces.main, event, leave, deliveries, matches, identifiers);
+    if (isMatchedChange(message)) this.#deliver(this.#namespaces.main, message);
   }
 
   async #subscribe(socket: IoSocket, request: unknown): Promise<LiveQueryResult> {
@@ -428,41 +351,24 @@ export class LiveQueries {
     if (!decision.allowed) return { success: false, error: decision.error };
     const { query } = decision;
     const id = await queryId(query);
-    const held = subscriptionsOf(socket);
-    if (held.some((subscription) => subscription.id === id)) {
-      return { success: true, subscription: id };
+    const refused = this.#admit(socket, id);
+    if (refused) return refused;
+    const cluster = this.#namespaces.cluster;
+    if (cluster && !this.#registry.has(id)) {
+      // Known to every node before the socket joins: a change written anywhere from then on is matched.
+      // Registered here first, so that no announcement of this node's queries made meanwhile leaves it out.
+      this.#hold(id, query);
+      await cluster.shareQuery(id, query);
+      this.#release(id); // the socket is counted below
+      const changed = this.#admit(socket, id); // the socket may have subscribed meanwhile
+      if (changed) return changed;
     }
-    if (held.length >= this.#options.maxPerSocket) {
-      return {
-        success: false,
-        error: `Subscription limit reached: at most ${this.#options.maxPerSocket} per socket`,
-      };
-    }
-    if (!this.#registry.has(id) && this.#registry.size >= this.#options.maxQueries) {
-      this.queriesOn(""); // drops idle ones past their time
-      if (this.#registry.size >= this.#options.maxQueries) {
-        return {
-          success: false,
-          error:
-            `Too many distinct subscriptions on this node (at most ${this.#options.maxQueries})`,
-        };
-      }
-    }
-    // The socket may have left while the policy looked.
-    if (!socket.connected) return { success: false, error: "Socket disconnected" };
     // Joined before the snapshot is read: a change committed meanwhile is held, not lost.
     this.#watchDisconnect(socket);
-    socket.data.liveQueries = [...held, { id, query }];
-    const known = this.#registry.has(id);
+    socket.data.liveQueries = [...subscriptionsOf(socket), { id, query }];
     this.#hold(id, query);
     socket.join(liveQueryRoom(id));
-    const cluster = this.#namespaces.cluster;
-    if (cluster) {
-      cluster.liveQueriesChanged(socket);
-      // Every node matches its changes against the query before it is acknowledged (or the snapshot read).
-      if (!known) await cluster.shareQuery(id, query);
-      if (!socket.connected) return { success: false, error: "Socket disconnected" };
-    }
+    cluster?.liveQueriesChanged(socket);
     if (!decision.snapshot || !this.#policy.snapshot) return { success: true, subscription: id };
     if (this.#holding.has(socket.id)) {
       this.#unsubscribe(socket, id);
@@ -487,6 +393,33 @@ export class LiveQueries {
       }
     }, 0);
     return { success: true, subscription: id, snapshot };
+  }
+
+  /** Why `socket` may not start following query `id` now, if so (`success` when it already does). */
+  #admit(socket: IoSocket, id: string): LiveQueryResult | undefined {
+    // The socket may have left while the policy looked.
+    if (!socket.connected) return { success: false, error: "Socket disconnected" };
+    const held = subscriptionsOf(socket);
+    if (held.some((subscription) => subscription.id === id)) {
+      return { success: true, subscription: id };
+    }
+    if (held.length >= this.#options.maxPerSocket) {
+      return {
+        success: false,
+        error: `Subscription limit reached: at most ${this.#options.maxPerSocket} per socket`,
+      };
+    }
+    if (!this.#registry.has(id) && this.#registry.size >= this.#options.maxQueries) {
+      this.queriesOn(""); // drops idle ones past their time
+      if (this.#registry.size >= this.#options.maxQueries) {
+        return {
+          success: false,
+          error:
+            `Too many distinct subscriptions on this node (at most ${this.#options.maxQueries})`,
+        };
+      }
+    }
+    return undefined;
   }
 
   #unsubscribe(socket: IoSocket, id: string): LiveQueryResult {
@@ -520,25 +453,6 @@ export class LiveQueries {
     entry.sockets -= 1;
     if (entry.sockets <= 0) entry.idleSince = Date.now();
   }
-}
-
-/** A change's matches, as the node that wrote it sends them to the others. */
-interface RemoteMatches {
-  event: string;
-  leave: string;
-  deliveries: readonly Delivery[];
-  matches: LiveQueryMatches;
-  identifiers: unknown;
-}
-
-function isRemoteMatches(message: unknown): message is RemoteMatches {
-  if (typeof message !== "object" || message === null) return false;
-  const { event, leave, deliveries, matches } = message as Partial<RemoteMatches>;
-  const strings = (list: unknown) =>
-    Array.isArray(list) && list.every((item) => typeof item === "string");
-  return typeof event === "string" && typeof leave === "string" && Array.isArray(deliveries) &&
-    typeof matches === "object" && matches !== null && strings(matches.entered) &&
-    strings(matches.left);
 }
 
 function notSubscribed(id: string): LiveQueryResult {
