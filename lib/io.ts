@@ -199,6 +199,7 @@ export class StrapiIO implements SocketIO {
       limits,
       recovery: recovery?.recovery,
       metrics,
+      operations: this.#operations,
       guard,
       liveQueries: this.#liveQueries,
       logger,
@@ -244,6 +245,7 @@ export class StrapiIO implements SocketIO {
         this.#recovery,
         (nsp, count) => metrics.delivered(nsp, count),
       );
+      this.#operations.watch(); // the namespaces' adapters are the stack's from here on
       this.#transport = await transport.start();
     } catch (error) {
       // A transport that failed after binding an engine leaves connections to end; one that failed before has none.

@@ -23,6 +23,8 @@ export interface SocketLifecycleParts {
   limits: ConnectionLimits;
   recovery: Recovery | undefined;
   metrics: Metrics;
+  /** Told of every connected socket (for `$io.overview()` and `$io.listConnections()`). */
+  operations: { connected(socket: IoSocket): void };
   guard: ClientGuard;
   liveQueries: LiveQueries;
   logger: Logger;
@@ -81,6 +83,7 @@ export function installSocketLifecycle(
       // Joined only now (not at the handshake): no broadcast reaches a socket before its CONNECT reply.
       if (socket.data.audience !== undefined) socket.join(audienceRoom(socket.data.audience));
       if (socket.data.principal) socket.once("disconnect", releasePrincipal);
+      parts.operations.connected(socket);
       if (metrics.countsSockets) {
         metrics.connected(socket);
         socket.on("disconnect", countDisconnect);

@@ -58,6 +58,7 @@ for (const transport of TRANSPORTS) {
       harness = await startHarness(transport, { namespaces: ["chat"] });
       const { io } = harness;
       const websocket = await harness.client();
+      const websocketId = websocket.id!;
       const polling = await harness.client("/chat", { transports: ["polling"] });
       await io.joinRoom(websocket.id!, "lobby");
 
@@ -82,6 +83,19 @@ for (const transport of TRANSPORTS) {
       const none = await io.listConnections({ search: "nobody-has-this" });
       assert.equal(none.meta.pagination.total, 0);
       assert.equal(none.meta.pagination.pageCount, 0);
+
+      // A socket that leaves is no longer listed, nor are rooms nobody is in.
+      assert.deepEqual((await io.overview()).rooms.map((room) => room.name), ["lobby"]);
+      websocket.disconnect();
+      await until(
+        async () => (await io.listConnections()).meta.pagination.total === 1,
+        "the socket that left is no longer listed",
+      );
+      const after = await io.overview();
+      assert.deepEqual(after.rooms, []);
+      assert.equal(after.totals.connections, 1);
+      assert.deepEqual(after.totals.audiences, { public: 1, role: 0, token: 0 });
+      assert.deepEqual((await io.listConnections({ search: websocketId })).data, []);
     });
 
     it("refuses malformed queries with a TypeError", async () => {

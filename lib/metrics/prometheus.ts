@@ -5,7 +5,7 @@
  * @module
  */
 import client from "prom-client";
-import { audienceOf } from "../operations/local-node.ts";
+import { audienceOf } from "../operations/socket-index.ts";
 import type { IoSocket } from "../types.ts";
 import type { EmitMethod, Metrics, MetricSources, RecoveryOutcome } from "./metrics.ts";
 

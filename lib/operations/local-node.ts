@@ -1,32 +1,13 @@
 /**
- * What one node can say about its own sockets: audience counts, the busiest rooms, the connections that
- * match a search and one slice of them. Each is one pass over the node's sockets or rooms, run only when
- * asked (an admin page polls; nothing is kept per socket for it).
+ * What one node can say about its own sockets, read from its {@link SocketIndex}: the busiest rooms, the
+ * connections that match a search, and one slice of them described.
  *
  * @module
  */
 import { isInternalRoom } from "../room-names.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
-import {
-  type AudienceCounts,
-  type ConnectionRow,
-  MAX_LISTED_ROOMS,
-  type RoomSize,
-} from "./operations-types.ts";
-
-/** Public, role (a user's) or token: what the socket's principal is. */
-export function audienceOf(socket: IoSocket): keyof AudienceCounts {
-  const principal = socket.data.principal;
-  return principal ? (principal.kind === "token" ? "token" : "role") : "public";
-}
-
-export function countAudiences(namespaces: readonly IoNamespace[]): AudienceCounts {
-  const counts: AudienceCounts = { public: 0, role: 0, token: 0 };
-  for (const namespace of namespaces) {
-    for (const socket of namespace.sockets.values()) counts[audienceOf(socket)] += 1;
-  }
-  return counts;
-}
+import { type ConnectionRow, MAX_LISTED_ROOMS, type RoomSize } from "./operations-types.ts";
+import { audienceOf, type SocketIndex } from "./socket-index.ts";
 
 export function countConnections(namespaces: readonly IoNamespace[]): number {
   let count = 0;
@@ -34,16 +15,12 @@ export function countConnections(namespaces: readonly IoNamespace[]): number {
   return count;
 }
 
-/** The `top` largest rooms of this node, leaving out each socket's own room and the audience rooms. */
-export function busiestRooms(namespaces: readonly IoNamespace[], top: number): RoomSize[] {
+/** The `top` largest of this node's rooms (never a socket's own room or an audience's). */
+export function busiestRooms(index: SocketIndex, top: number): RoomSize[] {
   const best: RoomSize[] = [];
-  for (const namespace of namespaces) {
-    const { rooms, sids } = namespace.adapter;
-    for (const [name, members] of rooms) {
-      if (typeof name !== "string" || sids.has(name) || isInternalRoom(name)) continue;
-      if (best.length === top && members.size <= best[top - 1]!.sockets) continue;
-      insertBySize(best, { namespace: namespace.name, name, sockets: members.size }, top);
-    }
+  for (const { namespace, room, size } of index.rooms()) {
+    if (best.length === top && size <= best[top - 1]!.sockets) continue;
+    insertBySize(best, { namespace: namespace.name, name: room, sockets: size }, top);
   }
   return best;
 }
@@ -75,33 +52,16 @@ function insertBySize(list: RoomSize[], room: RoomSize, top: number): void {
   if (list.length > top) list.pop();
 }
 
-/** Whether `needle` (lower case) is in the socket's id, user, role or token name. */
-function matches(socket: IoSocket, needle: string): boolean {
-  if (needle === "") return true;
-  const { user, role, tokenName, userId } = socket.data;
-  const candidates = [
-    socket.id,
-    role,
-    tokenName,
-    userId === undefined ? undefined : String(userId),
-    typeof user?.username === "string" ? user.username : undefined,
-    typeof user?.email === "string" ? user.email : undefined,
-  ];
-  return candidates.some((text) => text !== undefined && text.toLowerCase().includes(needle));
-}
-
-/** How many of this node's sockets match `needle`. */
-export function countMatching(namespaces: readonly IoNamespace[], needle: string): number {
+/** How many of this node's sockets match `needle` (lower case). */
+export function countMatching(index: SocketIndex, needle: string): number {
   let count = 0;
-  for (const namespace of namespaces) {
-    for (const socket of namespace.sockets.values()) if (matches(socket, needle)) count += 1;
-  }
+  for (const _ of index.matching(needle)) count += 1;
   return count;
 }
 
 /** The matching sockets from `offset` on (namespaces in order, then connection order), at most `limit`. */
 export function matchingRows(
-  namespaces: readonly IoNamespace[],
+  index: SocketIndex,
   needle: string,
   offset: number,
   limit: number,
@@ -109,13 +69,14 @@ export function matchingRows(
 ): ConnectionRow[] {
   const rows: ConnectionRow[] = [];
   let skip = offset;
-  for (const namespace of namespaces) {
-    for (const socket of namespace.sockets.values()) {
-      if (rows.length === limit) return rows;
-      if (!matches(socket, needle)) continue;
-      if (skip > 0) skip -= 1;
-      else rows.push(describeConnection(socket, node));
+  for (const { namespace, id } of index.matching(needle)) {
+    if (rows.length === limit) break;
+    if (skip > 0) {
+      skip -= 1;
+      continue;
     }
+    const socket = namespace.sockets.get(id);
+    if (socket) rows.push(describeConnection(socket, node));
   }
   return rows;
 }

@@ -12,15 +12,15 @@
  */
 import { describe } from "../config-checks.ts";
 import { errorMessage, type Logger } from "../logger.ts";
-import type { IoNamespace } from "../types.ts";
+import type { IoNamespace, IoSocket } from "../types.ts";
 import {
   busiestRooms,
-  countAudiences,
   countConnections,
   countMatching,
   matchingRows,
   mergeRooms,
 } from "./local-node.ts";
+import { SocketIndex } from "./socket-index.ts";
 import type { NodeActivity } from "./node-activity.ts";
 import {
   type ConnectionPage,
@@ -66,6 +66,7 @@ export interface OperationsSources {
 /** The figures of one `$io`, and of its cluster. */
 export class Operations {
   readonly #sources: OperationsSources;
+  readonly #index = new SocketIndex();
 
   constructor(sources: OperationsSources) {
     this.#sources = sources;
@@ -80,6 +81,16 @@ export class Operations {
         }
       },
     );
+  }
+
+  /** Starts indexing (call once the adapter stack is installed, before clients connect). */
+  watch(): void {
+    for (const namespace of this.#sources.namespaces) this.#index.watch(namespace);
+  }
+
+  /** A socket connected (the connection handler calls this). */
+  connected(socket: IoSocket): void {
+    this.#index.connected(socket);
   }
 
   get #nodeId(): string {
@@ -186,7 +197,7 @@ export class Operations {
         node: this.#nodeId,
         transport: this.#sources.transport(),
         connections: countConnections(namespaces),
-        audiences: countAudiences(namespaces),
+        audiences: this.#index.countAudiences(),
         eventsIn: reading.eventsIn,
         eventsOut: reading.eventsOut,
         backpressureDisconnects: this.#sources.backpressureDisconnects(),
@@ -194,17 +205,17 @@ export class Operations {
         redis: cluster ? cluster.connected() : null,
         startedAt: reading.startedAt,
       },
-      rooms: busiestRooms(namespaces, TOP_ENTRIES),
+      rooms: busiestRooms(this.#index, TOP_ENTRIES),
       contentTypes: reading.contentTypes,
     };
   }
 
   #count(search: string): number {
-    return countMatching(this.#sources.namespaces, search);
+    return countMatching(this.#index, search);
   }
 
   #rows(search: string, [offset, limit]: [number, number]): ConnectionRow[] {
-    return matchingRows(this.#sources.namespaces, search, offset, limit, this.#nodeId);
+    return matchingRows(this.#index, search, offset, limit, this.#nodeId);
   }
 
   /** Asks every other node; resolves with the answers that came within `adapter.requestsTimeout`. */
