@@ -1,12 +1,15 @@
 /**
  * The cluster directory: every node knows which sockets the other nodes hold (id, namespace, followed
- * entities), so that the synchronous `$io` methods (`joinRoom`, `leaveRoom`, `disconnectSocket`,
- * `unsubscribeFromEntity`, `getEntitySubscriptions`) can answer for a socket on another node without a
- * round trip, and requests reach the one node that holds it.
+ * entities, filtered subscriptions), so that the synchronous `$io` methods (`joinRoom`, `leaveRoom`,
+ * `disconnectSocket`, `unsubscribeFromEntity`, `getEntitySubscriptions`, `unsubscribe`,
+ * `getSubscriptions`) can answer for a socket on another node without a round trip, and requests reach
+ * the one node that holds it; and which distinct filtered queries each node matches against (see
+ * `query-directory.ts`).
  *
  * Nodes talk through Socket.IO's `serverSideEmit` on `/` (so over the Redis adapter, in order with the
  * broadcasts of the same node):
- * - announcements, batched per loop turn: a socket connected, left, changed its entity subscriptions;
+ * - announcements, batched per loop turn: a socket connected, left, changed its entity or filtered
+ *   subscriptions; this node's set of distinct queries changed;
  *   `alive` every `adapter.heartbeatInterval`; `bye` when a node closes;
  * - `hello` when a node joins (or gets Redis back after an outage): every node answers with a snapshot
  *   of its sockets, which replaces what the others knew of it (announcements lost during an outage are
@@ -30,12 +33,11 @@ import type {
   StoredSubscription,
 } from "../namespace-set.ts";
 import type { IoNamespace, IoSocket, LiveQuery } from "../types.ts";
+import { QueryDirectory, type QueryEntry } from "./query-directory.ts";
 
 /** Event names between nodes. */
 const DIRECTORY_EVENT = "strapi-io:directory";
 const COMMAND_EVENT = "strapi-io:command";
-const QUERY_EVENT = "strapi-io:query";
-const MATCHES_EVENT = "strapi-io:matches";
 
 /** A socket as announced: id, namespace, followed entities, filtered subscriptions (ids). */
 type SocketEntry = [
@@ -44,8 +46,6 @@ type SocketEntry = [
   subscriptions: StoredSubscription[],
   liveQueries?: string[],
 ];
-/** A distinct filtered query, as announced. */
-type QueryEntry = [id: string, query: LiveQuery];
 /** One announcement. */
 export type DirectoryOp =
   | ["hello"]
@@ -95,6 +95,7 @@ export class ClusterDirectory implements ClusterLink {
   readonly #requestsTimeout: number;
   readonly #remote = new Map<string, RemoteSocketRef>();
   readonly #nodes = new Map<string, NodeState>();
+  readonly #queries: QueryDirectory;
   #liveQueries: LiveQueryLink | undefined;
   /** This node's distinct queries changed since they were last announced. */
   #queriesChanged = false;
@@ -119,6 +120,7 @@ export class ClusterDirectory implements ClusterLink {
     this.#logger = logger;
     this.#heartbeatInterval = options.heartbeatInterval;
     this.#requestsTimeout = options.requestsTimeout;
+    this.#queries = new QueryDirectory(nodeId, options.requestsTimeout, logger);
   }
 
   get connected(): boolean {
@@ -201,36 +203,16 @@ export class ClusterDirectory implements ClusterLink {
 
   serveLiveQueries(link: LiveQueryLink): void {
     this.#liveQueries = link;
-    const main = this.#requireNamespaces().main;
-    main.on(QUERY_EVENT, (message: unknown, ack?: () => void) => {
-      const { node, query } = (message ?? {}) as { node?: unknown; query?: unknown };
-      if (typeof node === "string" && node !== this.nodeId && isQueryEntry(query)) {
-        this.#nodeState(node).queries.set(query[0], query[1]);
-      }
-      ack?.();
-    });
-    main.on(MATCHES_EVENT, (message: unknown) => {
-      try {
-        link.deliverRemote(message);
-      } catch (error) {
-        this.#logger.error(
-          `could not deliver another node's filtered-subscription matches: ${errorMessage(error)}`,
-        );
-      }
-    });
+    this.#queries.serve(
+      this.#requireNamespaces().main,
+      link,
+      (node) => void (this.#nodeState(node).lastSeen = Date.now()),
+    );
   }
 
   shareQuery(id: string, query: LiveQuery): Promise<void> {
     if (!this.connected || this.#nodes.size === 0) return Promise.resolve();
-    const main = this.#requireNamespaces().main;
-    return new Promise((resolve) => {
-      // The adapter's own timeout answers with what it got; this one covers a request it could not send.
-      const timer = setTimeout(resolve, this.#requestsTimeout + 1000);
-      main.serverSideEmit(QUERY_EVENT, { node: this.nodeId, query: [id, query] }, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return this.#queries.share(this.#requireNamespaces().main, id, query);
   }
 
   queriesChanged(): void {
@@ -239,24 +221,15 @@ export class ClusterDirectory implements ClusterLink {
   }
 
   remoteQueries(): Map<string, { query: LiveQuery; nodes: string[] }> {
-    const found = new Map<string, { query: LiveQuery; nodes: string[] }>();
-    for (const [node, state] of this.#nodes) {
-      for (const [id, query] of state.queries) {
-        const known = found.get(id);
-        if (known) known.nodes.push(node);
-        else found.set(id, { query, nodes: [node] });
-      }
-    }
-    return found;
+    return this.#queries.all();
   }
 
   remoteQuery(node: string, id: string): LiveQuery | undefined {
-    return this.#nodes.get(node)?.queries.get(id);
+    return this.#queries.get(node, id);
   }
 
   publishMatches(message: unknown): void {
-    if (!this.connected) return;
-    this.#requireNamespaces().main.serverSideEmit(MATCHES_EVENT, message);
+    if (this.connected) this.#queries.publish(this.#requireNamespaces().main, message);
   }
 
   /** Says goodbye (the others forget this node's sockets at once) and stops announcing. */
@@ -398,8 +371,7 @@ export class ClusterDirectory implements ClusterLink {
         return;
       }
       case "queries":
-        if (!Array.isArray(op[1])) throw new TypeError("bad query list");
-        state.queries = new Map(op[1].filter(isQueryEntry));
+        this.#queries.replace(node, op[1]);
         return;
     }
   }
@@ -429,12 +401,13 @@ export class ClusterDirectory implements ClusterLink {
       if (this.#remote.get(id)?.node === node) this.#remote.delete(id);
     }
     this.#nodes.delete(node);
+    this.#queries.forget(node);
   }
 
   #nodeState(node: string): NodeState {
     let state = this.#nodes.get(node);
     if (!state) {
-      state = { lastSeen: 0, sockets: new Set(), queries: new Map() };
+      state = { lastSeen: 0, sockets: new Set() };
       this.#nodes.set(node, state);
     }
     return state;
@@ -478,8 +451,6 @@ export class ClusterDirectory implements ClusterLink {
 interface NodeState {
   lastSeen: number;
   sockets: Set<string>;
-  /** The distinct filtered queries it matches against. */
-  queries: Map<string, LiveQuery>;
 }
 
 function liveQueriesOf(socket: IoSocket): string[] {
@@ -488,14 +459,6 @@ function liveQueriesOf(socket: IoSocket): string[] {
 
 function stringsIn(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
-}
-
-/** A query entry from another node: checked for shape (it is matched here, as a database count). */
-function isQueryEntry(entry: unknown): entry is QueryEntry {
-  if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string") return false;
-  const query = entry[1] as Partial<LiveQuery> | null;
-  return typeof query === "object" && query !== null && typeof query.uid === "string" &&
-    typeof query.key === "string";
 }
 
 function subscriptionsOf(socket: IoSocket): StoredSubscription[] {
