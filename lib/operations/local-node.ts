@@ -15,10 +15,10 @@ export function countConnections(namespaces: readonly IoNamespace[]): number {
   return count;
 }
 
-/** The `top` largest of this node's rooms (never a socket's own room or an audience's). */
+/** The `top` largest of this node's busy rooms (never a socket's own room or an audience's). */
 export function busiestRooms(index: SocketIndex, top: number): RoomSize[] {
   const best: RoomSize[] = [];
-  for (const { namespace, room, size } of index.rooms()) {
+  for (const { namespace, room, size } of index.busyRooms()) {
     if (best.length === top && size <= best[top - 1]!.sockets) continue;
     insertBySize(best, { namespace: namespace.name, name: room, sockets: size }, top);
   }
@@ -52,14 +52,7 @@ function insertBySize(list: RoomSize[], room: RoomSize, top: number): void {
   if (list.length > top) list.pop();
 }
 
-/** How many of this node's sockets match `needle` (lower case). */
-export function countMatching(index: SocketIndex, needle: string): number {
-  let count = 0;
-  for (const _ of index.matching(needle)) count += 1;
-  return count;
-}
-
-/** The matching sockets from `offset` on (namespaces in order, then connection order), at most `limit`. */
+/** The matching sockets of one page, described. */
 export function matchingRows(
   index: SocketIndex,
   needle: string,
@@ -68,13 +61,7 @@ export function matchingRows(
   node: string,
 ): ConnectionRow[] {
   const rows: ConnectionRow[] = [];
-  let skip = offset;
-  for (const { namespace, id } of index.matching(needle)) {
-    if (rows.length === limit) break;
-    if (skip > 0) {
-      skip -= 1;
-      continue;
-    }
+  for (const { namespace, id } of index.slice(needle, offset, limit)) {
     const socket = namespace.sockets.get(id);
     if (socket) rows.push(describeConnection(socket, node));
   }

@@ -55,7 +55,7 @@ export interface IoOverview {
     eventsOutPerSecond: number;
     backpressureDisconnects: number;
   };
-  /** The busiest rooms: the app's, entities' and filtered subscriptions' (never a socket's own or an audience's). */
+  /** The busiest rooms: the app's, entities' and filtered subscriptions' with two sockets or more (never a socket's own or an audience's). */
   rooms: RoomSize[];
   /** Content events sent with `emit()` since start, by content type, busiest first. */
   contentTypes: Array<{ uid: string; events: number }>;

@@ -13,13 +13,7 @@
 import { describe } from "../config-checks.ts";
 import { errorMessage, type Logger } from "../logger.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
-import {
-  busiestRooms,
-  countConnections,
-  countMatching,
-  matchingRows,
-  mergeRooms,
-} from "./local-node.ts";
+import { busiestRooms, countConnections, matchingRows, mergeRooms } from "./local-node.ts";
 import { SocketIndex } from "./socket-index.ts";
 import type { NodeActivity } from "./node-activity.ts";
 import {
@@ -211,7 +205,7 @@ export class Operations {
   }
 
   #count(search: string): number {
-    return countMatching(this.#index, search);
+    return this.#index.count(search);
   }
 
   #rows(search: string, [offset, limit]: [number, number]): ConnectionRow[] {

@@ -2,8 +2,10 @@
  * What `$io.overview()` and `$io.listConnections()` read instead of walking every socket: measured at
  * 100,000 sockets (`bench/operations/RESULTS.md`), a pass that reads each socket object held the event
  * loop for 100–300 ms, because reading through that many objects is what costs. So each namespace keeps,
- * from its adapter's own `create-room` / `delete-room` events and the connection handler:
- * - the rooms that are neither a socket's own nor an audience's (few, however many sockets);
+ * from its adapter's own room events and the connection handler:
+ * - the busy rooms: those with two sockets or more that are neither a socket's own nor an audience's
+ *   (an app that gives each user a room of its own has as many rooms as sockets; a room of one is not
+ *   "busy", and walking them all was the largest cost left);
  * - per connected socket, its search text (id, user, role, token name), lower-cased once;
  * and, for audience counts, the kind (public, role, token) of each audience key: an audience room's size
  * is then the count of that audience.
@@ -26,8 +28,8 @@ export function audienceOf(socket: IoSocket): keyof AudienceCounts {
 /** One namespace's part of the index. */
 interface NamespaceIndex {
   namespace: IoNamespace;
-  /** The app's, entities' and filtered subscriptions' rooms. */
-  rooms: Set<string>;
+  /** The app's, entities' and filtered subscriptions' rooms with two sockets or more. */
+  busyRooms: Set<string>;
   /** Connected sockets by id, in connection order: their search text. */
   texts: Map<string, string>;
 }
@@ -39,19 +41,19 @@ export class SocketIndex {
 
   /** Follows the rooms of `namespace`'s adapter (call after the adapter stack is installed). */
   watch(namespace: IoNamespace): void {
-    const entry: NamespaceIndex = { namespace, rooms: new Set(), texts: new Map() };
+    const entry: NamespaceIndex = { namespace, busyRooms: new Set(), texts: new Map() };
     this.#namespaces.set(namespace, entry);
     const adapter = namespace.adapter;
-    adapter.on("create-room", (room: unknown) => {
-      // A socket's own room is created while its id is already among the adapter's sockets.
-      if (typeof room === "string" && !adapter.sids.has(room) && !isInternalRoom(room)) {
-        entry.rooms.add(room);
-      }
+    const sizeOf = (room: string) => adapter.rooms.get(room)?.size ?? 0;
+    adapter.on("join-room", (room: unknown, id: unknown) => {
+      if (typeof room !== "string" || room === id || sizeOf(room) < 2) return;
+      if (!isInternalRoom(room)) entry.busyRooms.add(room);
+    });
+    adapter.on("leave-room", (room: unknown) => {
+      if (typeof room === "string" && sizeOf(room) < 2) entry.busyRooms.delete(room);
     });
     adapter.on("delete-room", (room: unknown) => {
-      if (typeof room !== "string") return;
-      entry.rooms.delete(room);
-      entry.texts.delete(room); // the socket's own room: it left
+      if (typeof room === "string") entry.texts.delete(room); // a socket's own room: it left
     });
   }
 
@@ -85,22 +87,50 @@ export class SocketIndex {
     return counts;
   }
 
-  /** The rooms of each namespace the overview may list. */
-  *rooms(): Generator<{ namespace: IoNamespace; room: string; size: number }> {
-    for (const { namespace, rooms } of this.#namespaces.values()) {
-      for (const room of rooms) {
-        const size = namespace.adapter.rooms.get(room)?.size ?? 0;
-        if (size > 0) yield { namespace, room, size };
+  /** The busy rooms of each namespace, with their sizes. */
+  busyRooms(): Array<{ namespace: IoNamespace; room: string; size: number }> {
+    const found: Array<{ namespace: IoNamespace; room: string; size: number }> = [];
+    for (const { namespace, busyRooms } of this.#namespaces.values()) {
+      for (const room of busyRooms) {
+        found.push({ namespace, room, size: namespace.adapter.rooms.get(room)?.size ?? 0 });
       }
     }
+    return found;
   }
 
-  /** The ids of the connected sockets whose text contains `needle` (lower case), in order. */
-  *matching(needle: string): Generator<{ namespace: IoNamespace; id: string }> {
+  /** How many connected sockets' text contains `needle` (lower case). */
+  count(needle: string): number {
+    let count = 0;
+    for (const { texts } of this.#namespaces.values()) {
+      if (needle === "") {
+        count += texts.size;
+        continue;
+      }
+      for (const text of texts.values()) if (text.includes(needle)) count += 1;
+    }
+    return count;
+  }
+
+  /** The matching sockets from `offset` on (namespaces in order, then connection order), at most `limit`. */
+  slice(
+    needle: string,
+    offset: number,
+    limit: number,
+  ): Array<{ namespace: IoNamespace; id: string }> {
+    const found: Array<{ namespace: IoNamespace; id: string }> = [];
+    let skip = offset;
     for (const { namespace, texts } of this.#namespaces.values()) {
+      if (needle === "" && skip >= texts.size) {
+        skip -= texts.size; // a whole namespace before the page
+        continue;
+      }
       for (const [id, text] of texts) {
-        if (needle === "" || text.includes(needle)) yield { namespace, id };
+        if (found.length === limit) return found;
+        if (needle !== "" && !text.includes(needle)) continue;
+        if (skip > 0) skip -= 1;
+        else found.push({ namespace, id });
       }
     }
+    return found;
   }
 }
