@@ -7,7 +7,9 @@
  * Options: `--quick` (N = 1,000, smaller phases: under 5 minutes on 2 cores), `--connections=1000,10000`,
  * `--reps=3`, `--contenders=strapi-io-uws,bare-uws`, `--workloads=emit,raw-all`, `--clients=3`,
  * `--profile=<contender>` (a V8 CPU profile of each phase alone, into bench/profiles/), `--perf` (JIT
- * symbols for Linux perf), `--out=bench/RESULTS.md`.
+ * symbols for Linux perf), `--no-emit-cost` (skip the no-client `emit()` cost, for targeted runs),
+ * `--attempts=3` (runs of a phase the machine-busy guard allows; 1 keeps every first reading, marked if
+ * disturbed, for a machine that stays busy), `--out=bench/RESULTS.md`.
  *
  * @module
  */
@@ -47,12 +49,13 @@ const config = {
   workloads: list("workloads", WORKLOADS).filter((name) => name !== "") as Workload[],
   clientProcesses: Number(args.get("clients") ?? 3),
   profile: args.get("profile") as ContenderName | undefined,
+  emitCost: !args.has("no-emit-cost"),
   out: args.get("out") ?? fileURLToPath(new URL("./RESULTS.md", import.meta.url)),
   /** Deliveries per phase: enough for a stable CPU reading, small enough for the quick mode's budget. */
   deliveries: (n: number) => (quick ? 20_000 : Math.max(100_000, 20 * n)),
   /** A phase during which other processes used more than this many cores is repeated. */
   busyCores: 0.3,
-  attempts: 3,
+  attempts: Number(args.get("attempts") ?? 3),
 };
 for (const name of config.contenders) {
   if (!CONTENDERS.includes(name)) throw new Error(`bench: unknown contender '${name}'`);
@@ -149,7 +152,7 @@ async function runPhase(
       attempts: attempt,
       disturbed: foreign > config.busyCores,
     });
-    if (!last.disturbed) break;
+    if (!last.disturbed || attempt === config.attempts) break;
     log(
       `    ${workload}/${mode}: machine busy (${
         foreign.toFixed(2)
@@ -299,7 +302,7 @@ for (const n of config.connections) {
 
 const emitCosts: Array<{ transport: "uws" | "node-http"; audiences: number; usPerEmit: number }> =
   [];
-for (const transport of ["uws", "node-http"] as const) {
+for (const transport of config.emitCost ? (["uws", "node-http"] as const) : []) {
   for (const audiences of [1, 4, 16]) {
     const runs: number[] = [];
     for (let rep = 0; rep < config.reps; rep += 1) runs.push(await emitCost(transport, audiences));
@@ -316,6 +319,7 @@ const results = {
   env,
   quick,
   reps: config.reps,
+  attempts: config.attempts,
   sessions,
   emitCosts,
   minutes: (Date.now() - started) / 60_000,

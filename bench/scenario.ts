@@ -14,6 +14,7 @@ export const CONTENDERS = [
   "strapi-io-node-http",
   "strapi-io-node-http-no-recovery",
   "socketio-node-http",
+  "socketio-node-http-per-role",
   "bare-uws",
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];

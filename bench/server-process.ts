@@ -30,6 +30,7 @@ const modules: Record<
   "strapi-io-node-http-no-recovery": () =>
     import("./contenders/strapi-io-node-http-no-recovery.ts"),
   "socketio-node-http": () => import("./contenders/socketio-node-http.ts"),
+  "socketio-node-http-per-role": () => import("./contenders/socketio-node-http-per-role.ts"),
   "bare-uws": () => import("./controls/bare-uws.ts"),
 };
 
