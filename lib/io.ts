@@ -19,7 +19,12 @@ import {
   metricsRoute,
 } from "./http-routes.ts";
 import type { Logger } from "./logger.ts";
-import { bothMetrics, type Metrics, type MetricsFactory } from "./metrics/metrics.ts";
+import {
+  bothMetrics,
+  type Metrics,
+  type MetricsFactory,
+  type MetricSources,
+} from "./metrics/metrics.ts";
 import { NodeActivity } from "./operations/node-activity.ts";
 import { Operations } from "./operations/operations.ts";
 import type { ConnectionPage, ConnectionQuery, IoOverview } from "./operations/operations-types.ts";
@@ -163,8 +168,8 @@ export class StrapiIO implements SocketIO {
     );
     const limits = new ConnectionLimits(options.limits.connections, logger);
     this.#connectionLimits = limits;
-    // Read at scrape time only, when everything below exists.
-    const prometheus = parts.metrics({
+    // Read when scraped or asked for an overview only, when everything below exists.
+    const sources: MetricSources = {
       transport: () => this.#transport?.type,
       backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
       recovery: () => this.#recovery?.size,
@@ -174,8 +179,8 @@ export class StrapiIO implements SocketIO {
         connected: () => cluster.directory.connected,
         nodes: () => cluster.directory.nodeCount,
       },
-    }, cluster?.nodeId);
-    const metrics = bothMetrics(prometheus, activity);
+    };
+    const metrics = bothMetrics(parts.metrics(sources, cluster?.nodeId), activity);
     this.#metrics = metrics;
     const recovery = setUpRecovery(options, this.#namespaces, cluster, metrics, logger);
     this.#recovery = recovery?.recovery;
@@ -183,15 +188,8 @@ export class StrapiIO implements SocketIO {
     this.#operations = new Operations({
       namespaces: this.#namespaces.all,
       activity,
-      transport: () => this.#transport?.type ?? "starting",
-      backpressureDisconnects: () => this.#transport?.stats().backpressureDisconnects ?? 0,
-      recoverySessions: () => this.#recovery?.size.sessions,
-      cluster: cluster && {
-        nodeId: cluster.nodeId,
-        connected: () => cluster.directory.connected,
-        nodes: () => cluster.directory.nodeCount,
-        main: this.#namespaces.main,
-      },
+      readings: sources,
+      cluster: cluster && { nodeId: cluster.nodeId, main: this.#namespaces.main },
       logger,
     });
     installSocketLifecycle(this.#namespaces.all, {

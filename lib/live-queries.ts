@@ -16,7 +16,7 @@ import { type ClientGuard, refusal } from "./client-guard.ts";
 import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import { deliverMatches, isMatchedChange, type MatchedChange } from "./live-query-delivery.ts";
-import { type HeldEvent, notInSnapshot } from "./live-query-payloads.ts";
+import { afterSnapshot, type HeldEvent } from "./live-query-payloads.ts";
 import { type ClusterCommand, findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
 import type {
   IoNamespace,
@@ -100,9 +100,15 @@ export class LiveQueries {
     const onMain = (socket: IoSocket) => socket.nsp === namespaces.main;
     guard.route(
       "subscribe",
-      guard.handler("subscribe", (socket, [request]) => this.#subscribe(socket, request), {
-        reply: true,
-      }),
+      guard.handler(
+        "subscribe",
+        async (socket, [request], ack) => {
+          const { result, afterReply } = await this.#subscribe(socket, request);
+          ack?.(result);
+          afterReply?.(); // what changed while the snapshot was read: after the acknowledgement
+        },
+        { reply: false },
+      ),
       onMain,
     );
     guard.route(
@@ -139,7 +145,11 @@ export class LiveQueries {
     query: Omit<LiveQueryRequest, "uid"> = {},
   ): Promise<LiveQueryResult> {
     const socket = findLocalSocket(this.#namespaces, socketId);
-    if (socket) return this.#subscribe(socket, { ...query, uid });
+    if (socket) {
+      const { result, afterReply } = await this.#subscribe(socket, { ...query, uid });
+      afterReply?.();
+      return result;
+    }
     const cluster = this.#namespaces.cluster;
     const remote = cluster?.findRemote(socketId);
     if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
@@ -325,34 +335,20 @@ export class LiveQueries {
     if (isMatchedChange(message)) this.#deliver(this.#namespaces.main, message);
   }
 
-  async #subscribe(socket: IoSocket, request: unknown): Promise<LiveQueryResult> {
-    if (!this.#options.enabled) {
-      return { success: false, error: "Filtered subscriptions are disabled" };
-    }
-    if (socket.nsp !== this.#namespaces.main) {
-      return {
-        success: false,
-        error: "Filtered subscriptions are served on the main namespace '/'",
-      };
-    }
-    if (typeof request !== "object" || request === null || Array.isArray(request)) {
-      return refusal(
-        "invalid_request",
-        `Expected { uid, filters?, locale? }, got ${describe(request)}`,
-      );
-    }
-    if (!this.#policy.authorizeQuery) {
-      return {
-        success: false,
-        error: "This access policy does not support filtered subscriptions",
-      };
-    }
-    const decision = await this.#policy.authorizeQuery(socket.data, request as LiveQueryRequest);
-    if (!decision.allowed) return { success: false, error: decision.error };
+  /**
+   * Starts a subscription. With a snapshot, the changes committed while it is read are held until
+   * `afterReply`, which the caller calls once the acknowledgement is written.
+   */
+  async #subscribe(
+    socket: IoSocket,
+    request: unknown,
+  ): Promise<{ result: LiveQueryResult; afterReply?: () => void }> {
+    const decision = await this.#decide(socket, request);
+    if ("refused" in decision) return { result: decision.refused };
     const { query } = decision;
     const id = await queryId(query);
     const refused = this.#admit(socket, id);
-    if (refused) return refused;
+    if (refused) return { result: refused };
     const cluster = this.#namespaces.cluster;
     if (cluster && !this.#registry.has(id)) {
       // Known to every node before the socket joins: a change written anywhere from then on is matched.
@@ -361,7 +357,7 @@ export class LiveQueries {
       await cluster.shareQuery(id, query);
       this.#release(id); // the socket is counted below
       const changed = this.#admit(socket, id); // the socket may have subscribed meanwhile
-      if (changed) return changed;
+      if (changed) return { result: changed };
     }
     // Joined before the snapshot is read: a change committed meanwhile is held, not lost.
     this.#watchDisconnect(socket);
@@ -369,10 +365,13 @@ export class LiveQueries {
     this.#hold(id, query);
     socket.join(liveQueryRoom(id));
     cluster?.liveQueriesChanged(socket);
-    if (!decision.snapshot || !this.#policy.snapshot) return { success: true, subscription: id };
+    if (!decision.snapshot || !this.#policy.snapshot) {
+      return { result: { success: true, subscription: id } };
+    }
     if (this.#holding.has(socket.id)) {
       this.#unsubscribe(socket, id);
-      return { success: false, error: "Another snapshot of this socket is being read: try again" };
+      const error = "Another snapshot of this socket is being read: try again";
+      return { result: { success: false, error } };
     }
     const holding = { query: id, held: [] as HeldEvent[] };
     this.#holding.set(socket.id, holding);
@@ -382,17 +381,42 @@ export class LiveQueries {
     } catch (error) {
       this.#holding.delete(socket.id);
       this.#unsubscribe(socket, id);
-      return { success: false, error: `Could not read the snapshot: ${errorMessage(error)}` };
+      const message = `Could not read the snapshot: ${errorMessage(error)}`;
+      return { result: { success: false, error: message } };
     }
-    // After the acknowledgement (written when this resolves): what changed meanwhile, in order.
-    setTimeout(() => {
+    // Sent in the turn the acknowledgement is written, right after it: what changed meanwhile, in order,
+    // less what the snapshot already shows.
+    const afterReply = () => {
       this.#holding.delete(socket.id);
-      for (const held of holding.held) {
-        const rest = notInSnapshot(held, id, snapshot);
-        if (rest) this.#namespaces.main.to(socket.id).emit(held.event, rest);
+      for (const { event, payload } of afterSnapshot(holding.held, id, snapshot)) {
+        this.#namespaces.main.to(socket.id).emit(event, payload);
       }
-    }, 0);
-    return { success: true, subscription: id, snapshot };
+    };
+    return { result: { success: true, subscription: id, snapshot }, afterReply };
+  }
+
+  /** The policy's decision on a client's request, or why it cannot even be asked. */
+  async #decide(
+    socket: IoSocket,
+    request: unknown,
+  ): Promise<{ refused: LiveQueryResult } | Extract<LiveQueryDecision, { allowed: true }>> {
+    if (!this.#options.enabled) {
+      return { refused: { success: false, error: "Filtered subscriptions are disabled" } };
+    }
+    if (socket.nsp !== this.#namespaces.main) {
+      const error = "Filtered subscriptions are served on the main namespace '/'";
+      return { refused: { success: false, error } };
+    }
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
+      const expected = `Expected { uid, filters?, locale? }, got ${describe(request)}`;
+      return { refused: refusal("invalid_request", expected) };
+    }
+    if (!this.#policy.authorizeQuery) {
+      const error = "This access policy does not support filtered subscriptions";
+      return { refused: { success: false, error } };
+    }
+    const decision = await this.#policy.authorizeQuery(socket.data, request as LiveQueryRequest);
+    return decision.allowed ? decision : { refused: { success: false, error: decision.error } };
   }
 
   /** Why `socket` may not start following query `id` now, if so (`success` when it already does). */

@@ -19,29 +19,48 @@ export interface HeldEvent {
 }
 
 /**
- * A held event as it must still be sent after a snapshot of subscription `id`: without `id` when the
- * snapshot already shows its outcome (the same version of the document in it, or, for a leave, the
- * document not in it); `undefined` when no subscription is left to send it for.
+ * The held events of a socket as they must still be sent after a snapshot of subscription `id`, in order.
+ * They are replayed against what the client holds for `id` (the snapshot's documents, then each event
+ * applied): an event whose outcome the client already has (the same version of a document it holds, or
+ * the leave of one it does not hold) goes without `id`, or not at all when no other subscription is left
+ * to send it for. Events that came after the snapshot always change what it holds, so they all go.
  */
-export function notInSnapshot(
-  { payload, leave }: HeldEvent,
+export function afterSnapshot(
+  held: readonly HeldEvent[],
   id: string,
   snapshot: LiveQuerySnapshot,
-): unknown {
-  const { data, subscriptions } = payload as {
-    data: { documentId?: unknown; updatedAt?: unknown };
-    subscriptions: string[];
-  };
-  if (!subscriptions.includes(id)) return payload;
-  const shown = snapshot.data.find((document) => document.documentId === data.documentId);
-  // The same version only when both say so (a subscription's `fields` may leave `updatedAt` out: then
-  // the event is sent, and applying it again is harmless; losing it would not be).
-  const settled = leave
-    ? shown === undefined
-    : shown !== undefined && shown.updatedAt !== undefined && shown.updatedAt === data.updatedAt;
-  if (!settled) return payload;
-  const rest = subscriptions.filter((subscription) => subscription !== id);
-  return rest.length === 0 ? undefined : { ...(payload as object), subscriptions: rest };
+): Array<{ event: string; payload: unknown }> {
+  const holds = new Map<unknown, unknown>(
+    snapshot.data.map((document) => [document.documentId, document.updatedAt]),
+  );
+  const out: Array<{ event: string; payload: unknown }> = [];
+  for (const { event, payload, leave } of held) {
+    const { data, subscriptions } = payload as {
+      data: { documentId?: unknown; updatedAt?: unknown };
+      subscriptions: string[];
+    };
+    if (!subscriptions.includes(id)) {
+      out.push({ event, payload });
+      continue;
+    }
+    const known = holds.has(data.documentId);
+    // The same version only when both say so (a subscription's `fields` may leave `updatedAt` out: then
+    // the event is sent, and applying it again is harmless; losing it would not be).
+    const settled = leave
+      ? !known
+      : known && data.updatedAt !== undefined && holds.get(data.documentId) === data.updatedAt;
+    if (leave) holds.delete(data.documentId);
+    else holds.set(data.documentId, data.updatedAt);
+    if (!settled) {
+      out.push({ event, payload });
+      continue;
+    }
+    const rest = subscriptions.filter((subscription) => subscription !== id);
+    if (rest.length > 0) {
+      out.push({ event, payload: { ...(payload as object), subscriptions: rest } });
+    }
+  }
+  return out;
 }
 
 /** `{ id?, documentId, locale? }` of a document: what a leave event carries. */

@@ -59,14 +59,15 @@ for (const transport of TRANSPORTS) {
             if (event !== MARKER) log.push([event, payload.data.documentId, payload.subscriptions]);
           },
         );
-        const acked = request<LiveQueryResult>(socket, "subscribe", {
-          uid: ARTICLE,
-          filters: { title: "x" },
-          snapshot: {},
-        }).then((answer) => {
-          log.push(["ack"]);
-          return answer;
-        });
+        // A callback, called as the answer is read: the log shows the order on the wire.
+        const acked = new Promise<LiveQueryResult>((resolve) =>
+          socket.emit("subscribe", { uid: ARTICLE, filters: { title: "x" }, snapshot: {} }, (
+            answer: LiveQueryResult,
+          ) => {
+            log.push(["ack"]);
+            resolve(answer);
+          })
+        );
         await until(asked, "the snapshot is being read");
         const id = h.io.getSubscriptions(socket.id!).subscriptions![0]!.id;
         const emit = (documentId: string, updatedAt: string, entered: string[], left: string[]) =>
@@ -86,7 +87,7 @@ for (const transport of TRANSPORTS) {
         assert.deepEqual(log, [], "nothing before the acknowledgement");
         release();
         const ack = await acked;
-        // Held events go out right after the acknowledgement is written (a timer later on the server).
+        // Held events go out right after the acknowledgement, in the same turn on the server.
         await until(() => log.length === 4, "the held events arrived");
         await untilMarker(h.io, socket);
         assert.equal(ack.subscription, id);

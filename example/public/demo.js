@@ -53,17 +53,24 @@ function renderLiveList() {
   $("live-empty").hidden = live.documents.size > 0;
 }
 
-/** Subscribes to the live list (again after a reconnect that could not resume: a new session). */
-async function subscribeLiveList(socket) {
-  const answer = await socket.emitWithAck("subscribe", {
+/**
+ * Subscribes to the live list (again after a reconnect that could not resume: a new session). The
+ * acknowledgement is a callback, not `await emitWithAck()`: a callback runs as soon as the answer is
+ * read, before the changes the server sends right after it (an `await` would resume only after the
+ * handlers of whatever arrived in the same read, and those changes would miss the list).
+ */
+function subscribeLiveList(socket) {
+  const query = {
     uid: "api::article.article",
     filters: { title: { $containsi: "live" } },
     snapshot: { limit: 10, sort: "createdAt:desc" },
+  };
+  socket.emit("subscribe", query, (answer) => {
+    if (!answer.success) return setStatus("connected", `live list refused: ${answer.error}`);
+    live.subscription = answer.subscription;
+    live.documents = new Map(answer.snapshot.data.map((doc) => [doc.documentId, doc]));
+    renderLiveList();
   });
-  if (!answer.success) return setStatus("connected", `live list refused: ${answer.error}`);
-  live.subscription = answer.subscription;
-  live.documents = new Map(answer.snapshot.data.map((doc) => [doc.documentId, doc]));
-  renderLiveList();
 }
 
 function applyToLiveList(event, payload) {

@@ -15,6 +15,7 @@ import { errorMessage, type Logger } from "../logger.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
 import { busiestRooms, countConnections, matchingRows, mergeRooms } from "./local-node.ts";
 import { SocketIndex } from "./socket-index.ts";
+import type { MetricSources } from "../metrics/metrics.ts";
 import type { NodeActivity } from "./node-activity.ts";
 import {
   type ConnectionPage,
@@ -45,32 +46,30 @@ interface NodeFigures {
 }
 
 /** What the figures are read from. */
-export interface OperationsSources {
+export interface OperationsParts {
   namespaces: readonly IoNamespace[];
   activity: NodeActivity;
-  transport(): string;
-  backpressureDisconnects(): number;
-  /** Sessions away now, with `recovery` on. */
-  recoverySessions(): number | undefined;
-  /** In a cluster: this node's id, whether Redis is reachable, and the namespace inter-server events use. */
-  cluster?: { nodeId: string; connected(): boolean; nodes(): number; main: IoNamespace };
+  /** What the metrics read at scrape time: transport, slow consumers, recovery, Redis, cluster size. */
+  readings: MetricSources;
+  /** In a cluster: this node's id, and the namespace inter-server events use. */
+  cluster?: { nodeId: string; main: IoNamespace };
   logger: Logger;
 }
 
 /** The figures of one `$io`, and of its cluster. */
 export class Operations {
-  readonly #sources: OperationsSources;
+  readonly #parts: OperationsParts;
   readonly #index = new SocketIndex();
 
-  constructor(sources: OperationsSources) {
-    this.#sources = sources;
-    sources.cluster?.main.on(
+  constructor(parts: OperationsParts) {
+    this.#parts = parts;
+    parts.cluster?.main.on(
       OPERATIONS_EVENT,
       (request: unknown, ack?: (answer: unknown) => void) => {
         try {
           ack?.(this.#answer(request));
         } catch (error) {
-          sources.logger.error(`could not answer another node's overview: ${errorMessage(error)}`);
+          parts.logger.error(`could not answer another node's overview: ${errorMessage(error)}`);
           ack?.(null);
         }
       },
@@ -79,7 +78,7 @@ export class Operations {
 
   /** Starts indexing (call once the adapter stack is installed, before clients connect). */
   watch(): void {
-    for (const namespace of this.#sources.namespaces) this.#index.watch(namespace);
+    for (const namespace of this.#parts.namespaces) this.#index.watch(namespace);
   }
 
   /** A socket connected (the connection handler calls this). */
@@ -88,7 +87,7 @@ export class Operations {
   }
 
   get #nodeId(): string {
-    return this.#sources.cluster?.nodeId ?? "local";
+    return this.#parts.cluster?.nodeId ?? "local";
   }
 
   async overview(): Promise<IoOverview> {
@@ -183,20 +182,20 @@ export class Operations {
   }
 
   #figures(): NodeFigures {
-    const { namespaces, activity, cluster } = this.#sources;
+    const { namespaces, activity, readings } = this.#parts;
     const reading = activity.read(TOP_ENTRIES);
-    const sessions = this.#sources.recoverySessions();
+    const sessions = readings.recovery()?.sessions;
     return {
       node: {
         node: this.#nodeId,
-        transport: this.#sources.transport(),
+        transport: readings.transport() ?? "starting",
         connections: countConnections(namespaces),
         audiences: this.#index.countAudiences(),
         eventsIn: reading.eventsIn,
         eventsOut: reading.eventsOut,
-        backpressureDisconnects: this.#sources.backpressureDisconnects(),
+        backpressureDisconnects: readings.backpressureDisconnects(),
         recovery: sessions === undefined ? null : { ...reading.recovery, sessions },
-        redis: cluster ? cluster.connected() : null,
+        redis: readings.cluster ? readings.cluster.connected() : null,
         startedAt: reading.startedAt,
       },
       rooms: busiestRooms(this.#index, TOP_ENTRIES),
@@ -214,9 +213,10 @@ export class Operations {
 
   /** Asks every other node; resolves with the answers that came within `adapter.requestsTimeout`. */
   #ask<T>(request: Request): Promise<{ answers: T[]; missing: number }> {
-    const cluster = this.#sources.cluster;
-    if (!cluster || cluster.nodes() <= 1) return Promise.resolve({ answers: [], missing: 0 });
-    const others = cluster.nodes() - 1;
+    const cluster = this.#parts.cluster;
+    const nodes = this.#parts.readings.cluster?.nodes() ?? 1;
+    if (!cluster || nodes <= 1) return Promise.resolve({ answers: [], missing: 0 });
+    const others = nodes - 1;
     return new Promise((resolve) => {
       cluster.main.serverSideEmit(
         OPERATIONS_EVENT,

@@ -76,6 +76,7 @@ export function watchContentEvents(
   shapes: ShapedCopies = () => Promise.resolve(undefined),
 ): () => void {
   const eventsFor = contentTypeEvents(options);
+  const inOrder = inCommitOrder();
 
   const remove = strapi.documents.use(async (context: DocumentContext, next) => {
     const before = eventsFor(context.uid)
@@ -89,17 +90,37 @@ export function watchContentEvents(
       config.actions.has(event)
     );
     if (pending.length > 0) {
-      afterCommit(strapi, logger, `${context.uid} ${context.action} event`, async () => {
-        for (const item of pending) {
-          await send(strapi, io, contentType, config, item, { before, shapes, logger });
-        }
-      });
+      afterCommit(
+        strapi,
+        logger,
+        `${context.uid} ${context.action} event`,
+        () =>
+          inOrder(async () => {
+            for (const item of pending) {
+              await send(strapi, io, contentType, config, item, { before, shapes, logger });
+            }
+          }),
+      );
     }
     return result;
   });
   // Strapi 5.54 returns the middleware's remover (its published types say the service): call it if it is one.
   return () => {
     if (typeof remove === "function") remove();
+  };
+}
+
+/**
+ * Runs each write's sending after the previous write's has finished. Sending reads the database (the
+ * document, the filtered subscriptions it matches) and sanitizes, which takes longer for some writes than
+ * for others: without this, a `publish` could reach clients after the `delete` committed after it.
+ */
+function inCommitOrder(): (work: () => Promise<void>) => Promise<void> {
+  let previous: Promise<void> = Promise.resolve();
+  return (work) => {
+    const next = previous.then(work);
+    previous = next.catch(() => {}); // reported by afterCommit; the next write's events still go out
+    return next;
   };
 }
 

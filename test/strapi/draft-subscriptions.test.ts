@@ -106,7 +106,9 @@ describe("filtered subscriptions on drafts", () => {
     await until(
       () => received.every((list) => list.length === 7),
       "the seven events arrived",
-    );
+    ).catch((error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(received)}`);
+    });
     await untilMarker(app.io, onDrafts, onPublished);
 
     assert.deepEqual(received[0], [
