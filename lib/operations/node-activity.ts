@@ -82,11 +82,11 @@ export class NodeActivity implements Metrics {
     return {
       eventsIn: {
         total: this.#eventsIn,
-        perSecond: round((this.#eventsIn - since.eventsIn) / seconds),
+        perSecond: roundRate((this.#eventsIn - since.eventsIn) / seconds),
       },
       eventsOut: {
         total: this.#eventsOut,
-        perSecond: round((this.#eventsOut - since.eventsOut) / seconds),
+        perSecond: roundRate((this.#eventsOut - since.eventsOut) / seconds),
       },
       contentTypes: [...this.#contentTypes]
         .sort((a, b) => b[1] - a[1])
@@ -115,6 +115,7 @@ export class NodeActivity implements Metrics {
   }
 }
 
-function round(value: number): number {
+/** A rate as reported: to the hundredth. */
+export function roundRate(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -16,7 +16,7 @@ import type { IoNamespace, IoSocket } from "../types.ts";
 import { busiestRooms, countConnections, matchingRows, mergeRooms } from "./local-node.ts";
 import { SocketIndex } from "./socket-index.ts";
 import type { MetricSources } from "../metrics/metrics.ts";
-import type { NodeActivity } from "./node-activity.ts";
+import { type NodeActivity, roundRate } from "./node-activity.ts";
 import {
   type ConnectionPage,
   type ConnectionQuery,
@@ -112,8 +112,8 @@ export class Operations {
           role: sum((node) => node.audiences.role),
           token: sum((node) => node.audiences.token),
         },
-        eventsInPerSecond: round(sum((node) => node.eventsIn.perSecond)),
-        eventsOutPerSecond: round(sum((node) => node.eventsOut.perSecond)),
+        eventsInPerSecond: roundRate(sum((node) => node.eventsIn.perSecond)),
+        eventsOutPerSecond: roundRate(sum((node) => node.eventsOut.perSecond)),
         backpressureDisconnects: sum((node) => node.backpressureDisconnects),
       },
       rooms: mergeRooms(figures.map((each) => each.rooms), TOP_ENTRIES),
@@ -273,8 +273,4 @@ function isRows(answer: unknown): answer is { node: string; rows: ConnectionRow[
 function isSlice(slice: unknown): slice is [number, number] {
   return Array.isArray(slice) && slice.length === 2 &&
     slice.every((n) => Number.isSafeInteger(n) && n >= 0) && slice[1] <= MAX_PAGE_SIZE;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
