@@ -189,7 +189,13 @@ export class StrapiIO implements SocketIO {
       namespaces: this.#namespaces.all,
       activity,
       readings: sources,
-      cluster: cluster && { nodeId: cluster.nodeId, main: this.#namespaces.main },
+      cluster: cluster && options.adapter.type === "redis"
+        ? {
+          nodeId: cluster.nodeId,
+          main: this.#namespaces.main,
+          requestsTimeout: options.adapter.requestsTimeout,
+        }
+        : undefined,
       logger,
     });
     installSocketLifecycle(this.#namespaces.all, {

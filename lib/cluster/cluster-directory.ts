@@ -33,6 +33,7 @@ import type {
   StoredSubscription,
 } from "../namespace-set.ts";
 import type { IoNamespace, IoSocket, LiveQuery } from "../types.ts";
+import { askNodes } from "./ask-nodes.ts";
 import { QueryDirectory, type QueryEntry } from "./query-directory.ts";
 
 /** Event names between nodes. */
@@ -159,28 +160,17 @@ export class ClusterDirectory implements ClusterLink {
     command: ClusterCommand,
   ): Promise<{ answered: true; value: unknown } | { answered: false; reason: string }> {
     if (!this.connected) return { answered: false, reason: "Redis is unreachable" };
-    const main = this.#requireNamespaces().main;
-    return new Promise((resolve) => {
-      // The adapter's own timeout answers with what it got; this one covers a request it could not send.
-      const timer = setTimeout(
-        () => resolve({ answered: false, reason: `no answer from node ${ref.node}` }),
-        this.#requestsTimeout + 1000,
-      );
-      const message: CommandMessage = { to: ref.node, command };
-      main.serverSideEmit(
-        COMMAND_EVENT,
-        message,
-        (_error: unknown, replies: CommandReply[] = []) => {
-          clearTimeout(timer);
-          const reply = replies.find((candidate) => candidate?.node === ref.node);
-          resolve(
-            reply
-              ? { answered: true, value: reply.value }
-              : { answered: false, reason: `no answer from node ${ref.node}` },
-          );
-        },
-      );
-    });
+    const message: CommandMessage = { to: ref.node, command };
+    const replies = await askNodes(
+      this.#requireNamespaces().main,
+      COMMAND_EVENT,
+      message,
+      this.#requestsTimeout,
+    ) as CommandReply[];
+    const reply = replies.find((candidate) => candidate?.node === ref.node);
+    return reply
+      ? { answered: true, value: reply.value }
+      : { answered: false, reason: `no answer from node ${ref.node}` };
   }
 
   tell(ref: RemoteSocketRef, command: ClusterCommand): boolean {

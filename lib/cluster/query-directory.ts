@@ -14,6 +14,7 @@
 import { errorMessage, type Logger } from "../logger.ts";
 import type { LiveQueryLink } from "../namespace-set.ts";
 import type { IoNamespace, LiveQuery } from "../types.ts";
+import { askNodes } from "./ask-nodes.ts";
 
 const QUERY_EVENT = "strapi-io:query";
 const MATCHES_EVENT = "strapi-io:matches";
@@ -56,15 +57,9 @@ export class QueryDirectory {
   }
 
   /** Shares a query with every node; resolves once all have acknowledged (or after the timeout). */
-  share(main: IoNamespace, id: string, query: LiveQuery): Promise<void> {
-    return new Promise((resolve) => {
-      // The adapter's own timeout answers with what it got; this one covers a request it could not send.
-      const timer = setTimeout(resolve, this.#requestsTimeout + 1000);
-      main.serverSideEmit(QUERY_EVENT, { node: this.#nodeId, query: [id, query] }, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  async share(main: IoNamespace, id: string, query: LiveQuery): Promise<void> {
+    const message = { node: this.#nodeId, query: [id, query] };
+    await askNodes(main, QUERY_EVENT, message, this.#requestsTimeout);
   }
 
   /** Sends a change's matches to the other nodes. */

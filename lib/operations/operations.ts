@@ -15,6 +15,7 @@ import { errorMessage, type Logger } from "../logger.ts";
 import type { IoNamespace, IoSocket } from "../types.ts";
 import { busiestRooms, countConnections, matchingRows, mergeRooms } from "./local-node.ts";
 import { SocketIndex } from "./socket-index.ts";
+import { askNodes } from "../cluster/ask-nodes.ts";
 import type { MetricSources } from "../metrics/metrics.ts";
 import { type NodeActivity, roundRate } from "./node-activity.ts";
 import {
@@ -51,8 +52,8 @@ export interface OperationsParts {
   activity: NodeActivity;
   /** What the metrics read at scrape time: transport, slow consumers, recovery, Redis, cluster size. */
   readings: MetricSources;
-  /** In a cluster: this node's id, and the namespace inter-server events use. */
-  cluster?: { nodeId: string; main: IoNamespace };
+  /** In a cluster: this node's id, the namespace inter-server events use, and `adapter.requestsTimeout`. */
+  cluster?: { nodeId: string; main: IoNamespace; requestsTimeout: number };
   logger: Logger;
 }
 
@@ -212,21 +213,20 @@ export class Operations {
   }
 
   /** Asks every other node; resolves with the answers that came within `adapter.requestsTimeout`. */
-  #ask<T>(request: Request): Promise<{ answers: T[]; missing: number }> {
+  async #ask<T>(request: Request): Promise<{ answers: T[]; missing: number }> {
     const cluster = this.#parts.cluster;
     const nodes = this.#parts.readings.cluster?.nodes() ?? 1;
-    if (!cluster || nodes <= 1) return Promise.resolve({ answers: [], missing: 0 });
-    const others = nodes - 1;
-    return new Promise((resolve) => {
-      cluster.main.serverSideEmit(
-        OPERATIONS_EVENT,
-        request,
-        (_error: unknown, answers: unknown[] = []) => {
-          const given = answers.filter((answer) => answer != null) as T[];
-          resolve({ answers: given, missing: Math.max(0, others - answers.length) });
-        },
-      );
-    });
+    if (!cluster || nodes <= 1) return { answers: [], missing: 0 };
+    const answers = await askNodes(
+      cluster.main,
+      OPERATIONS_EVENT,
+      request,
+      cluster.requestsTimeout,
+    );
+    return {
+      answers: answers.filter((answer) => answer != null) as T[],
+      missing: Math.max(0, nodes - 1 - answers.length),
+    };
   }
 }
 

@@ -18,27 +18,11 @@ import {
   startStrapiNode,
   uniquePrefix,
 } from "../support/cluster.ts";
-import { MARKER, request, until, untilMarkerFrom } from "../support/harness.ts";
+import { recordContentEvents, request, until, untilMarkerFrom } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { grant, socketsFor } from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
-
-type Received = [event: string, title: unknown, subscriptions: unknown];
-
-/** `[event, title or documentId, subscriptions]` of every event a socket receives. */
-function record(socket: ClientSocket): Received[] {
-  const received: Received[] = [];
-  socket.onAny((event: string, payload: any) => {
-    if (event === MARKER) return;
-    received.push([
-      event,
-      payload?.data?.title ?? payload?.data?.documentId,
-      payload?.subscriptions,
-    ]);
-  });
-  return received;
-}
 
 describe("filtered subscriptions across two Strapi nodes", { timeout: 90_000 }, () => {
   const ioConfig = {
@@ -78,7 +62,7 @@ describe("filtered subscriptions across two Strapi nodes", { timeout: 90_000 }, 
     });
     assert.equal(ack.success, true, ack.error);
     const id = ack.subscription!;
-    const received = [record(subscriber), record(bystander)];
+    const received = [recordContentEvents(subscriber), recordContentEvents(bystander)];
 
     // Written on the other node at once: the query was shared before the acknowledgement.
     const articles = first.strapi.documents(ARTICLE);
@@ -116,7 +100,7 @@ describe("filtered subscriptions across two Strapi nodes", { timeout: 90_000 }, 
     ]);
     assert.equal(ackHere.subscription, ackThere.subscription, "one id for one query, cluster-wide");
     const id = ackHere.subscription!;
-    const received = [record(here), record(there)];
+    const received = [recordContentEvents(here), recordContentEvents(there)];
     await second.call("create", ARTICLE, { title: "On both nodes" });
     await until(() => received.every((list) => list.length === 1), "both got it");
     await settle(here, there);
@@ -148,7 +132,7 @@ describe("filtered subscriptions across two Strapi nodes", { timeout: 90_000 }, 
     });
     assert.equal(refused.success, false);
 
-    const received = record(socket);
+    const received = recordContentEvents(socket);
     await first.strapi.documents(ARTICLE).create({
       data: { title: "Remote call" },
       status: "published",

@@ -4,33 +4,16 @@
  * (saving a draft touches them, publishing and unpublishing do not), with a snapshot of drafts; and a
  * draft saved never makes a document leave a subscription on published versions.
  */
-// Strapi objects and REST bodies cross this file untyped (`any`).
-// deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Socket as ClientSocket } from "socket.io-client";
 import type { LiveQueryResult } from "../../lib/types.ts";
-import { MARKER, request, until, untilMarker } from "../support/harness.ts";
+import { recordContentEvents, request, until, untilMarker } from "../support/harness.ts";
 import { type BootedStrapi, bootStrapi } from "../support/strapi.ts";
 import { grant, socketsFor } from "../support/strapi-fixtures.ts";
 
 const ARTICLE = "api::article.article";
 const HEADLINE = "api::headline.headline";
 const CATEGORY = "api::category.category";
-
-/** `[event, title or documentId, subscriptions]` of every event a socket receives. */
-function record(socket: ClientSocket): unknown[][] {
-  const received: unknown[][] = [];
-  socket.onAny((event: string, payload: any) => {
-    if (event === MARKER) return;
-    received.push([
-      event,
-      payload?.data?.title ?? payload?.data?.documentId,
-      payload?.subscriptions,
-    ]);
-  });
-  return received;
-}
 
 describe("filtered subscriptions on drafts", () => {
   let app: BootedStrapi;
@@ -92,7 +75,7 @@ describe("filtered subscriptions on drafts", () => {
     assert.deepEqual(publishedAck.snapshot!.data, [], "no published version yet");
     assert.notEqual(draftAck.subscription, publishedAck.subscription);
     const [drafts, published] = [draftAck.subscription, publishedAck.subscription];
-    const received = [record(onDrafts), record(onPublished)];
+    const received = [recordContentEvents(onDrafts), recordContentEvents(onPublished)];
 
     const doc = await articles.create({ data: { title: "Draft one" } });
     const { documentId } = doc;

@@ -113,6 +113,30 @@ export function collect<T = unknown>(socket: ClientSocket, event: string): T[] {
   return seen;
 }
 
+/** What {@link recordContentEvents} keeps of one event. */
+export type ContentEventSummary = [
+  event: string,
+  titleOrDocumentId: unknown,
+  subscriptions: unknown,
+];
+
+/**
+ * `[event, title or documentId, subscriptions]` of every event a socket receives (markers left out): the
+ * exact sequence a filtered-subscription test asserts.
+ */
+export function recordContentEvents(socket: ClientSocket): ContentEventSummary[] {
+  const received: ContentEventSummary[] = [];
+  socket.onAny((event: string, payload: unknown) => {
+    if (event === MARKER) return;
+    const { data, subscriptions } = (payload ?? {}) as {
+      data?: { title?: unknown; documentId?: unknown };
+      subscriptions?: unknown;
+    };
+    received.push([event, data?.title ?? data?.documentId, subscriptions]);
+  });
+  return received;
+}
+
 /** The event `untilMarker()` sends; no feature of the plugin uses it. */
 export const MARKER = "test:marker";
 
