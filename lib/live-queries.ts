@@ -17,6 +17,12 @@ import { describe } from "./config-checks.ts";
 import { errorMessage, type Logger } from "./logger.ts";
 import { deliverMatches, isMatchedChange, type MatchedChange } from "./live-query-delivery.ts";
 import { afterSnapshot, type HeldEvent } from "./live-query-payloads.ts";
+import {
+  listRemote,
+  notSubscribed,
+  subscribeRemote,
+  unsubscribeRemote,
+} from "./live-query-remote.ts";
 import { type ClusterCommand, findLocalSocket, type NamespaceSet } from "./namespace-set.ts";
 import type {
   IoNamespace,
@@ -138,7 +144,7 @@ export class LiveQueries {
     if (this.#registry.size > before) this.#namespaces.cluster?.queriesChanged();
   }
 
-  /** Makes a socket of this node follow a query, after the policy validated it for that socket. */
+  /** Makes a socket follow a query, after the policy of its node validated it for that socket. */
   async subscribe(
     socketId: string,
     uid: string,
@@ -150,35 +156,14 @@ export class LiveQueries {
       afterReply?.();
       return result;
     }
-    const cluster = this.#namespaces.cluster;
-    const remote = cluster?.findRemote(socketId);
-    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
-    // Checked on the socket's own node, for its identity there.
-    const answer = await cluster.ask(remote, {
-      op: "live-subscribe",
-      socketId,
-      uid,
-      query: query as Record<string, unknown>,
-    });
-    if (!answer.answered) return { success: false, error: answer.reason };
-    return (answer.value as LiveQueryResult | undefined) ??
-      { success: false, error: `Socket '${socketId}' not found` };
+    return await subscribeRemote(this.#namespaces.cluster, socketId, uid, query);
   }
 
-  /** Stops a socket of this node following a query. */
+  /** Stops a socket following a query. */
   unsubscribe(socketId: string, subscription: string): LiveQueryResult {
     const socket = findLocalSocket(this.#namespaces, socketId);
     if (socket) return this.#unsubscribe(socket, subscription);
-    const cluster = this.#namespaces.cluster;
-    const remote = cluster?.findRemote(socketId);
-    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
-    // Answered from the directory's copy; the socket's node carries it out.
-    if (!remote.liveQueries.includes(subscription)) return notSubscribed(subscription);
-    if (!cluster.tell(remote, { op: "live-unsubscribe", socketId, subscription })) {
-      return { success: false, error: "Redis is unreachable" };
-    }
-    remote.liveQueries = remote.liveQueries.filter((id) => id !== subscription);
-    return { success: true, subscription };
+    return unsubscribeRemote(this.#namespaces.cluster, socketId, subscription);
   }
 
   /** Runs a request another node sent for a socket connected here (checked here like any input). */
@@ -208,7 +193,7 @@ export class LiveQueries {
     });
   }
 
-  /** The queries a socket of this node follows. */
+  /** The queries a socket follows. */
   list(
     socketId: string,
   ): { success: boolean; subscriptions?: LiveQuerySubscription[]; error?: string } {
@@ -219,15 +204,7 @@ export class LiveQueries {
         subscriptions: subscriptionsOf(socket).map(({ id, query }) => ({ id, ...query })),
       };
     }
-    const cluster = this.#namespaces.cluster;
-    const remote = cluster?.findRemote(socketId);
-    if (!cluster || !remote) return { success: false, error: `Socket '${socketId}' not found` };
-    const subscriptions: LiveQuerySubscription[] = [];
-    for (const id of remote.liveQueries) {
-      const query = cluster.remoteQuery(remote.node, id);
-      if (query) subscriptions.push({ id, ...query });
-    }
-    return { success: true, subscriptions };
+    return listRemote(this.#namespaces.cluster, socketId);
   }
 
   /**
@@ -477,10 +454,6 @@ export class LiveQueries {
     entry.sockets -= 1;
     if (entry.sockets <= 0) entry.idleSince = Date.now();
   }
-}
-
-function notSubscribed(id: string): LiveQueryResult {
-  return { success: false, error: `Not subscribed to '${String(id).slice(0, 64)}'` };
 }
 
 function subscriptionsOf(socket: IoSocket): Array<{ id: string; query: LiveQuery }> {
