@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Server } from "node:http";
 
 /** A started contender. `seq` numbers the events of a phase; it travels in the payload. */
 export interface ContenderServer {
@@ -19,6 +20,16 @@ export interface ContenderServer {
   /** A raw event to the feed room. */
   rawRoom(seq: number): void | Promise<void>;
   close(): Promise<void>;
+}
+
+/** Listens on an ephemeral loopback port and resolves with it (the contenders on node:http). */
+export async function listenOnLoopback(httpServer: Server): Promise<number> {
+  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const address = httpServer.address();
+  if (address === null || typeof address === "string") {
+    throw new Error("bench: node:http did not bind a TCP port");
+  }
+  return address.port;
 }
 
 /** Reads the scenario's connection parameters from a handshake query. */

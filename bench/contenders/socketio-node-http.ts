@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { type ContenderServer, queryValue } from "../contender.ts";
+import { type ContenderServer, listenOnLoopback, queryValue } from "../contender.ts";
 import { articleFor, CONTENT_EVENT, entityOfEvent, FEED_ROOM, RAW_EVENT } from "../scenario.ts";
 
 export async function start(connections: number): Promise<ContenderServer> {
@@ -19,13 +19,9 @@ export async function start(connections: number): Promise<ContenderServer> {
     if (queryValue(query, "feed") === "1") rooms.push(FEED_ROOM);
     void Promise.resolve(socket.join(rooms)).then(() => void (setups += 1));
   });
-  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-  const address = httpServer.address();
-  if (address === null || typeof address === "string") {
-    throw new Error("bench: node:http did not bind a TCP port");
-  }
+  const port = await listenOnLoopback(httpServer);
   return {
-    port: address.port,
+    port,
     setups: () => setups,
     emit: (seq) => void io.emit(CONTENT_EVENT, { data: articleFor(seq) }),
     emitToEntity: (seq) =>
