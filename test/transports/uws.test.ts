@@ -50,10 +50,15 @@ describe("uws transport: slow consumers", () => {
     const payload = "x".repeat(1024);
     let sent = 0;
     // Loopback kernel buffers absorb a few MB before uWS has to queue; send turn by turn until the guard acts.
+    // Turn by turn, the healthy client (read in this same process) catches up before the next: on a
+    // loaded machine it would otherwise fall behind too and be disconnected with the slow one.
     for (let turn = 0; turn < 200 && h.io.stats().backpressureDisconnects === 0; turn += 1) {
       for (let i = 0; i < 250; i += 1) await h.io.raw({ event: "burst", data: payload });
       sent += 250;
-      await new Promise((resolve) => setImmediate(resolve));
+      await until(
+        () => healthyReceived === sent || h.io.stats().backpressureDisconnects > 0,
+        "the healthy client keeps up",
+      );
     }
     // The guard re-checks by itself while a backlog is over the limit: nothing more needs to be sent.
     await until(() => h.io.stats().backpressureDisconnects > 0, "the slow client is disconnected");
