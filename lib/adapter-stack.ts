@@ -3,14 +3,14 @@
  * 1. the base: Socket.IO's in-memory adapter or, in a cluster, the Redis adapter (given to the `Server`
  *    when it is created, before any namespace exists, so that no Redis adapter subscribes for nothing);
  * 2. the transport's mixin (uWS: one native publish per room; node-http: room fan-out without a
- *    de-duplication set);
+ *    de-duplication set, each broadcast's frame written straight to the recipients' TCP sockets);
  * 3. with metrics on, the delivery count (see `lib/metrics/delivery-count.ts`);
  * 4. with `recovery` on, the recovery layer: every delivery on this node gets its offset in the node's
  *    replay stream and is kept for replay (see `lib/recovery/recovery-adapter.ts`);
- * 5. in a cluster, when the layers below deliver without calling the base's `broadcast` (uWS), or must see
- *    broadcasts from other nodes (recovery), the cluster's delivery overlay: it publishes each broadcast
- *    to Redis itself and hands broadcasts from other nodes to the layers below as local ones (see
- *    `lib/cluster/redis-adapter.ts`).
+ * 5. in a cluster, when the layers below deliver without calling the base's `broadcast` (`deliversItself`:
+ *    both transports' mixins write to their sockets themselves), or must see broadcasts from other nodes
+ *    (recovery), the cluster's delivery overlay: it publishes each broadcast to Redis itself and hands
+ *    broadcasts from other nodes to the layers below as local ones (see `lib/cluster/redis-adapter.ts`).
  *
  * @module
  */

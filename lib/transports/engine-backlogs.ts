@@ -8,7 +8,8 @@
  * (each distinct encoded string measured once, however many connections it goes to) and emptied on `flush`
  * (which hands the whole buffer to the transport). Only connections sent to while their transport was busy
  * (or sent a packet over the soft limit) since the last check, and those still congested, are checked, never
- * all of them.
+ * all of them. A transport that writes around Engine.IO reports what its wire could not take at once
+ * (`wroteAround`).
  *
  * @module
  */
@@ -66,55 +67,106 @@ export interface EngineBacklogWatch {
   stop(): void;
 }
 
-/** A packet costs an object in the buffer besides its data (and a frame header on the wire). */
-const PACKET_OVERHEAD = 64;
-
 /** Applies the slow-consumer rule to every connection `engine` accepts from now on. */
 export function watchEngineBacklogs(
   engine: EngineServer,
   options: EngineBacklogOptions,
 ): EngineBacklogWatch {
-  const { limits, log, wire, onPacket, holdsBacklog } = options;
-  const sizes = new PacketSizes();
-  const countOnly = function (this: EngineSocket, packet: { data?: unknown }) {
-    onPacket?.(this, PACKET_OVERHEAD + sizes.of(packet.data));
-  };
-  const guard = new SlowConsumerGuard<Connection>(limits, log, {
-    backlog: (connection) =>
-      connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
-    evict: ({ socket }) => {
-      wire?.close?.(socket.transport);
-      // Discard: close now, without waiting to flush a buffer that is not draining; Engine.IO empties it.
-      socket.close(true);
-    },
-  });
-  engine.on("connection", (socket) => {
-    if (holdsBacklog && !holdsBacklog(socket)) {
-      if (onPacket) socket.on("packetCreate", countOnly);
-      return;
-    }
-    const connection: Connection = { socket, queued: 0 };
-    socket.on("packetCreate", (packet) => {
-      const bytes = PACKET_OVERHEAD + sizes.of(packet.data);
-      onPacket?.(socket, bytes);
-      // A transport that is writable takes the packet at once (Engine.IO flushes right after this event,
-      // which empties `queued`) and stays unwritable until it has handed it to the network: everything sent
-      // meanwhile stays in the buffer and is checked below, with what the wire still holds. So a packet that
-      // goes straight out needs no check unless it alone is over the soft limit. Healthy connections, which
-      // are writable whenever the next event comes, then cost no check at all.
-      if (socket.transport.writable && bytes <= limits.soft) return;
-      connection.queued += bytes;
-      guard.touch(connection);
+  const backlogs = new EngineBacklogs(options);
+  backlogs.watch(engine);
+  return backlogs;
+}
+
+/** A packet costs an object in the buffer besides its data (and a frame header on the wire). */
+const PACKET_OVERHEAD = 64;
+
+/**
+ * The slow-consumer rule for an Engine.IO server's connections. Made before the server exists (a transport
+ * that writes to connections itself needs it for its adapter mixin), then `watch()`es the server.
+ */
+export class EngineBacklogs implements EngineBacklogWatch {
+  readonly #options: EngineBacklogOptions;
+  readonly #guard: SlowConsumerGuard<Connection>;
+  readonly #connections = new WeakMap<EngineSocket, Connection>();
+  /** Connections whose wire was written to around Engine.IO and that wait for it to drain. */
+  readonly #awaitingDrain = new WeakSet<Connection>();
+
+  constructor(options: EngineBacklogOptions) {
+    this.#options = options;
+    const { limits, log, wire } = options;
+    this.#guard = new SlowConsumerGuard<Connection>(limits, log, {
+      backlog: (connection) =>
+        connection.queued + (wire ? wire.backlog(connection.socket.transport) : 0),
+      evict: ({ socket }) => {
+        wire?.close?.(socket.transport);
+        // Discard: close now, without waiting to flush a buffer that is not draining; Engine.IO empties it.
+        socket.close(true);
+      },
     });
-    // Emitted just before the whole buffer goes to a transport that has become writable again, i.e. that
-    // delivered everything it was given before: the connection is draining.
-    socket.on("flush", () => {
-      guard.restart(connection);
-      connection.queued = 0;
+  }
+
+  /** Applies the rule to every connection `engine` accepts from now on. */
+  watch(engine: EngineServer): void {
+    const { limits, onPacket, holdsBacklog } = this.#options;
+    const guard = this.#guard;
+    const sizes = new PacketSizes();
+    const countOnly = function (this: EngineSocket, packet: { data?: unknown }) {
+      onPacket?.(this, PACKET_OVERHEAD + sizes.of(packet.data));
+    };
+    engine.on("connection", (socket) => {
+      if (holdsBacklog && !holdsBacklog(socket)) {
+        if (onPacket) socket.on("packetCreate", countOnly);
+        return;
+      }
+      const connection: Connection = { socket, queued: 0 };
+      this.#connections.set(socket, connection);
+      socket.on("packetCreate", (packet) => {
+        const bytes = PACKET_OVERHEAD + sizes.of(packet.data);
+        onPacket?.(socket, bytes);
+        // A transport that is writable takes the packet at once (Engine.IO flushes right after this event,
+        // which empties `queued`) and stays unwritable until it has handed it to the network: everything
+        // sent meanwhile stays in the buffer and is checked below, with what the wire still holds. So a
+        // packet that goes straight out needs no check unless it alone is over the soft limit. Healthy
+        // connections, which are writable whenever the next event comes, then cost no check at all.
+        if (socket.transport.writable && bytes <= limits.soft) return;
+        connection.queued += bytes;
+        guard.touch(connection);
+      });
+      // Emitted just before the whole buffer goes to a transport that has become writable again, i.e. that
+      // delivered everything it was given before: the connection is draining.
+      socket.on("flush", () => {
+        guard.restart(connection);
+        connection.queued = 0;
+      });
+      socket.once("close", () => guard.forget(connection));
     });
-    socket.once("close", () => guard.forget(connection));
-  });
-  return { stop: () => guard.stop() };
+  }
+
+  /**
+   * Something was written to `socket`'s wire without Engine.IO (see `direct-frames.ts`), and `wire` still
+   * holds part of it: the connection is checked after this loop turn, and its time over the soft limit
+   * starts again once the wire has drained (what Engine.IO's `flush` means for the packets it writes).
+   */
+  wroteAround(socket: EngineSocket, wire: DrainingWire): void {
+    const connection = this.#connections.get(socket);
+    if (connection === undefined) return;
+    this.#guard.touch(connection);
+    if (this.#awaitingDrain.has(connection)) return;
+    this.#awaitingDrain.add(connection);
+    wire.once("drain", () => {
+      this.#awaitingDrain.delete(connection);
+      this.#guard.restart(connection);
+    });
+  }
+
+  stop(): void {
+    this.#guard.stop();
+  }
+}
+
+/** A writable stream below Engine.IO that says when it has handed everything to the network. */
+export interface DrainingWire {
+  once(event: "drain", listener: () => void): unknown;
 }
 
 interface Connection {

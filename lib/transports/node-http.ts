@@ -1,8 +1,10 @@
 /**
  * The node:http transport: Socket.IO attached to an existing node:http server (Strapi's, one port for
  * everything) or to one it creates. Runs on Node and on Deno's node:http. Upgrade requests for other paths
- * (Strapi's data-transfer endpoint, for example) are left alone. Slow consumers are held to the same rule
- * as on uWS (`backpressure.ts`): here a backlog sits in Engine.IO's write buffer and in the WebSocket's.
+ * (Strapi's data-transfer endpoint, for example) are left alone. Broadcasts are written straight to the
+ * WebSockets' TCP sockets (`direct-frames.ts`). Slow consumers are held to the same rule as on uWS
+ * (`backpressure.ts`): here a backlog sits in Engine.IO's write buffer, in the WebSocket's and in the TCP
+ * socket's.
  *
  * @module
  */
@@ -20,11 +22,13 @@ import {
   BACKPRESSURE_CLOSE_REASON,
   SlowConsumerLog,
 } from "./backpressure.ts";
+import { type EngineConnection, FrameWriter, withDirectFrames } from "./direct-frames.ts";
 import {
+  EngineBacklogs,
   type EngineServer,
+  type EngineSocket,
   type EngineTransport,
   type EngineWire,
-  watchEngineBacklogs,
 } from "./engine-backlogs.ts";
 import { limitMessageSize } from "./message-size.ts";
 import { withRoomFanOut } from "./room-fan-out.ts";
@@ -34,18 +38,40 @@ import type { PreparedTransport, TransportContext, TransportHandle } from "./tra
 const ATTACHED_EVENTS = ["request", "upgrade", "close", "listening"] as const;
 
 /**
- * Prepares Socket.IO on node:http (its adapter mixin fans out to rooms without a de-duplication set);
- * `start()` attaches to `context.httpServer`, or creates a server on `transport.host`/`transport.port`.
+ * Prepares Socket.IO on node:http. Its adapter mixin fans out to rooms without a de-duplication set and
+ * writes each broadcast's frame straight to the recipients' TCP sockets (`direct-frames.ts`), so it
+ * delivers itself. `start()` attaches to `context.httpServer`, or creates a server on
+ * `transport.host`/`transport.port`.
  */
 export function prepareNodeHttpTransport(context: TransportContext): PreparedTransport {
+  const limits = backlogLimits(context.options.transport);
+  const log = new SlowConsumerLog(context.logger);
+  const wire = new WsWire(limits.drainTimeout);
+  const backlogs = new EngineBacklogs({ limits, log, wire });
+  const writer = new FrameWriter((connection: EngineConnection, tcp) =>
+    backlogs.wroteAround(connection as unknown as EngineSocket, tcp)
+  );
   return {
-    adapter: { wrap: withRoomFanOut, deliversItself: false },
-    start: () => startNodeHttpTransport(context),
+    adapter: {
+      wrap: (base) => withDirectFrames(withRoomFanOut(base), writer),
+      deliversItself: true,
+    },
+    start: () => startNodeHttpTransport(context, { log, wire, backlogs }),
   };
 }
 
-async function startNodeHttpTransport(context: TransportContext): Promise<TransportHandle> {
-  const { io, options, logger } = context;
+/** What {@link prepareNodeHttpTransport} made and `start()` goes on with. */
+interface NodeHttpParts {
+  log: SlowConsumerLog;
+  wire: WsWire;
+  backlogs: EngineBacklogs;
+}
+
+async function startNodeHttpTransport(
+  context: TransportContext,
+  { log, wire, backlogs }: NodeHttpParts,
+): Promise<TransportHandle> {
+  const { io, options } = context;
   const owned = context.httpServer === undefined;
   const server = context.httpServer ?? createServer();
   const before = snapshotListeners(server);
@@ -58,10 +84,7 @@ async function startNodeHttpTransport(context: TransportContext): Promise<Transp
   }
   // destroyUpgrade: false — engine.io would otherwise destroy every upgrade it does not own after 1 s.
   io.attach(server, { ...options.socket.serverOptions, destroyUpgrade: false } as never);
-  const limits = backlogLimits(options.transport);
-  const log = new SlowConsumerLog(logger);
-  const wire = new WsWire(limits.drainTimeout);
-  const backlogs = watchEngineBacklogs(io.engine as unknown as EngineServer, { limits, log, wire });
+  backlogs.watch(io.engine as unknown as EngineServer);
   if (!owned) {
     // io.close() closes the server it is attached to; a shared server (Strapi's) is not ours to close.
     (io as unknown as { httpServer?: HttpServer }).httpServer = undefined;
