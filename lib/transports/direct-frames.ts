@@ -22,7 +22,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import type { BroadcastOptions } from "socket.io-adapter";
-import type { AdapterConstructor, Packet } from "../adapter-types.ts";
+import { type AdapterConstructor, encodeOnce, type Packet } from "../adapter-types.ts";
 
 /** The TCP socket below a `ws` WebSocket. */
 export interface TcpWire {
@@ -66,9 +66,6 @@ interface BroadcastTarget {
 interface Applying {
   apply(opts: BroadcastOptions, callback: (socket: BroadcastTarget) => void): void;
 }
-
-/** `Adapter#encoder` is declared private but is the adapter's documented way to encode once. */
-type Encoder = { encode(packet: Packet): Array<string | Uint8Array> };
 
 /** ws's `WebSocket.OPEN`. */
 const WS_OPEN = 1;
@@ -132,7 +129,7 @@ export function withDirectFrames<T extends AdapterConstructor>(Base: T, writer: 
   return class DirectFramesAdapter extends Base {
     override broadcast(packet: Packet, opts: BroadcastOptions): void {
       packet.nsp = this.nsp.name;
-      const encoded = (this as unknown as { encoder: Encoder }).encoder.encode(packet);
+      const encoded = encodeOnce(this, packet);
       const text = encoded.length === 1 ? encoded[0] : undefined;
       if (typeof text !== "string") {
         super.broadcast(packet, opts);

@@ -20,7 +20,7 @@
  * @module
  */
 import type { BroadcastOptions, Room, SocketId } from "socket.io-adapter";
-import type { AdapterConstructor, Packet } from "../adapter-types.ts";
+import { type AdapterConstructor, encodeOnce, type Packet } from "../adapter-types.ts";
 import { isInternalRoom } from "../room-names.ts";
 
 /** The one uWS App method the adapter needs; structural, so this file does not import uWebSockets.js. */
@@ -50,9 +50,6 @@ interface EngineBackedSocket {
 
 // An ASCII unit separator cannot appear in a namespace name; same topic format as Socket.IO's own glue.
 const SEPARATOR = "\x1f";
-
-/** `Adapter#encoder` is declared private but is the adapter's documented way to encode once. */
-type Encoder = { encode(packet: Packet): Array<string | Uint8Array> };
 
 /** Returns a subclass of `Base` whose single-room broadcasts are native uWS publishes through `app`. */
 export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: TopicPublisher): T {
@@ -126,7 +123,7 @@ export function withUwsPublish<T extends AdapterConstructor>(Base: T, app: Topic
       }
       const flags = opts.flags ?? {};
       packet.nsp = this.nsp.name;
-      const encoded = (this as unknown as { encoder: Encoder }).encoder.encode(packet);
+      const encoded = encodeOnce(this, packet);
       // Several topics: frames become bytes once, so uWS does not convert a string on every publish.
       const frames = wireFrames(encoded, rooms.size > 1);
       if (rooms.size === 0) publishFrames(app, this.nsp.name, frames, flags.compress);
