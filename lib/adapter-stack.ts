@@ -22,16 +22,20 @@ import { withRecovery } from "./recovery/recovery-adapter.ts";
 import type { AdapterMixin } from "./transports/transport.ts";
 import type { IoServer } from "./types.ts";
 
-/** Installs the stack on `server`'s namespaces. Call before the transport accepts connections. */
+/**
+ * Installs the stack on `server`'s namespaces. Call before the transport accepts connections. `ownBase` is
+ * the adapter class `server` was created with: a different one now was plugged by the app (`init`).
+ */
 export function installAdapterStack(
   server: IoServer,
+  ownBase: unknown,
   transport: AdapterMixin,
   cluster: RedisCluster | undefined,
   recovery: Recovery | undefined,
   delivered?: (namespace: string, recipients: number) => void,
 ): void {
   const base = server.adapter() as unknown as AdapterConstructor;
-  const transported = transport.wrap(base);
+  const transported = transport.wrap(base, base !== ownBase);
   const delivering = delivered ? withDeliveryCount(transported, delivered) : transported;
   const recording = recovery ? withRecovery(delivering, recovery) : delivering;
   const stack = cluster && (transport.deliversItself || recovery)

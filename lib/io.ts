@@ -128,6 +128,8 @@ export class StrapiIO implements SocketIO {
   readonly #liveQueries: LiveQueries;
   readonly #operations: Operations;
   #onConnection: SocketIORuntime["onConnection"];
+  /** The adapter class the server was created with (another one at start was plugged by the app's `init`). */
+  readonly #ownAdapter: unknown;
   #transport: TransportHandle | undefined;
   #closing = false;
 
@@ -135,6 +137,7 @@ export class StrapiIO implements SocketIO {
   constructor(server: IoServer, options: ResolvedIoOptions, parts: StrapiIOParts) {
     const { policy, logger, cluster } = parts;
     this.#server = server;
+    this.#ownAdapter = server.adapter();
     this.#options = options;
     this.#cluster = cluster;
     this.#namespaces = createNamespaceSet(server, options.namespaces, cluster?.directory);
@@ -244,6 +247,7 @@ export class StrapiIO implements SocketIO {
       const metrics = this.#metrics;
       installAdapterStack(
         this.#server,
+        this.#ownAdapter,
         transport.adapter,
         this.#cluster,
         this.#recovery,

@@ -1,19 +1,20 @@
 /**
  * Socket.IO's Redis adapter (`@socket.io/redis-adapter`, pub/sub), bound to one node's connections, and
- * the overlay that lets it work under the uWS publish mixin.
+ * the overlay that lets it work under the transports' delivery mixins.
  *
  * Two things the published adapter does not do for us:
  * - **Being replaced.** `server.adapter(X)` builds a new adapter for every namespace and drops the old one
  *   without closing it; a dropped Redis adapter would keep its listeners on the shared subscriber and
  *   deliver every message a second time. Here each new adapter of a namespace retires the previous one
  *   (its listeners only: the Redis subscriptions are the connection's, shared with its successor).
- * - **Local delivery through uWS.** The Redis adapter delivers to this node's sockets with
+ * - **Local delivery through the transport.** The Redis adapter delivers to this node's sockets with
  *   `super.broadcast`, which is bound to Socket.IO's in-memory `Adapter` and so skips any class stacked on
- *   top of it (the uWS publish mixin, see `lib/transports/uws-publish-adapter.ts`), and the mixin, for the
- *   broadcasts it publishes natively, never calls the Redis adapter at all. {@link withClusterDelivery}
+ *   top of it (the transports' mixins: uWS's native publish, `lib/transports/uws-publish-adapter.ts`, and
+ *   node-http's frames written to the TCP sockets, `lib/transports/direct-frames.ts`), and a mixin, for
+ *   the broadcasts it delivers itself, never calls the Redis adapter at all. {@link withClusterDelivery}
  *   sits above the mixin: it publishes every broadcast to Redis itself, then hands it to the mixin as a
  *   local one; broadcasts arriving from other nodes take the same local path. The wire format is the
- *   published adapter's, so uWS nodes and node-http nodes (plain adapter) share one cluster.
+ *   published adapter's, so nodes of either transport share one cluster.
  *
  * @module
  */

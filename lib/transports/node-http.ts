@@ -38,10 +38,10 @@ import type { PreparedTransport, TransportContext, TransportHandle } from "./tra
 const ATTACHED_EVENTS = ["request", "upgrade", "close", "listening"] as const;
 
 /**
- * Prepares Socket.IO on node:http. Its adapter mixin fans out to rooms without a de-duplication set and
- * writes each broadcast's frame straight to the recipients' TCP sockets (`direct-frames.ts`), so it
- * delivers itself. `start()` attaches to `context.httpServer`, or creates a server on
- * `transport.host`/`transport.port`.
+ * Prepares Socket.IO on node:http. Its adapter mixin fans out to rooms without a de-duplication set and,
+ * unless the app plugged an adapter of its own, writes each broadcast's frame straight to the recipients'
+ * TCP sockets (`direct-frames.ts`), so it delivers itself. `start()` attaches to `context.httpServer`, or
+ * creates a server on `transport.host`/`transport.port`.
  */
 export function prepareNodeHttpTransport(context: TransportContext): PreparedTransport {
   const limits = backlogLimits(context.options.transport);
@@ -53,7 +53,10 @@ export function prepareNodeHttpTransport(context: TransportContext): PreparedTra
   );
   return {
     adapter: {
-      wrap: (base) => withDirectFrames(withRoomFanOut(base), writer),
+      // An adapter the app plugged delivers through its own `broadcast` (which may publish to its other
+      // servers): Socket.IO's per-socket path then, below it.
+      wrap: (base, plugged) =>
+        plugged ? withRoomFanOut(base) : withDirectFrames(withRoomFanOut(base), writer),
       deliversItself: true,
     },
     start: () => startNodeHttpTransport(context, { log, wire, backlogs }),

@@ -42,7 +42,11 @@ export interface TransportStats {
  * subclass of whatever adapter class it is given.
  */
 export interface AdapterMixin {
-  wrap<T extends AdapterConstructor>(base: T): T;
+  /**
+   * `plugged`: the base is an adapter the app plugged through `init` (`hooks.init`), whose own `broadcast`
+   * may be what reaches its other servers; a mixin that can leaves delivery to it then.
+   */
+  wrap<T extends AdapterConstructor>(base: T, plugged: boolean): T;
   /**
    * Whether the subclass delivers local broadcasts without calling the base class's `broadcast` (uWS's
    * native publish): a base that publishes to other nodes in `broadcast` must then be reached from above.

@@ -1,7 +1,7 @@
 /**
  * Cluster semantics over the real Redis: three `$io` nodes in their own processes (two on uWS, one on
- * node-http, so the uWS delivery path and the published Redis adapter share one cluster), real clients on
- * each, and every `$io` method called on one node for sockets connected to another.
+ * node-http, so both transports' delivery paths share one cluster), real clients on each, and every `$io`
+ * method called on one node for sockets connected to another.
  */
 // Strapi objects, REST bodies and IPC messages cross this file untyped (`any`).
 // deno-lint-ignore-file no-explicit-any

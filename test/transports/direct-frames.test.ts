@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Adapter, type BroadcastOptions } from "socket.io-adapter";
 import type { Socket as ClientSocket } from "socket.io-client";
 // @types/ws does not declare the Sender that ws exports (Engine.IO uses it the same way).
 import * as ws from "ws";
@@ -166,5 +167,36 @@ describe("broadcasts to clients with per-message deflate (node-http)", () => {
     assert.ok(received.every((message) => message === text));
     // 200 KB of text; compressed, a small fraction of it crossed the wire.
     assert.ok(tcp.bytesRead - readBefore < 20_000, `${tcp.bytesRead - readBefore} bytes read`);
+  });
+});
+
+describe("an adapter the app plugs through init (node-http)", () => {
+  /** Event names of the broadcasts the plugged adapter's own `broadcast` ran for. */
+  const seen: unknown[] = [];
+  class PluggedAdapter extends Adapter {
+    override broadcast(packet: { data?: unknown[] }, opts: BroadcastOptions): void {
+      seen.push(packet.data?.[0]);
+      super.broadcast(packet as never, opts);
+    }
+  }
+  let h: Harness;
+  before(async () => {
+    h = await startHarness("node-http", {}, {
+      init: (io) => void io.server.adapter(PluggedAdapter as never),
+    });
+  });
+  after(() => h.cleanup());
+
+  it("keeps delivering through it: its broadcast runs for every broadcast (a cluster adapter publishes there)", async () => {
+    const client = await h.client();
+    const received = collect<number>(client, "plugged");
+    for (let n = 0; n < 3; n += 1) await h.io.raw({ event: "plugged", data: n });
+    await until(() => received.length === 3, "every broadcast arrived");
+    assert.deepEqual(received, [0, 1, 2]);
+    assert.deepEqual(seen.filter((event) => event === "plugged"), [
+      "plugged",
+      "plugged",
+      "plugged",
+    ]);
   });
 });
