@@ -49,7 +49,8 @@ export interface AdapterMixin {
   wrap<T extends AdapterConstructor>(base: T, plugged: boolean): T;
   /**
    * Whether the subclass delivers local broadcasts without calling the base class's `broadcast` (uWS's
-   * native publish): a base that publishes to other nodes in `broadcast` must then be reached from above.
+   * native publish, node-http's frames written to the TCP sockets): a base that publishes to other nodes
+   * in `broadcast` must then be reached from above.
    */
   deliversItself: boolean;
 }
