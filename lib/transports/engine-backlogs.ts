@@ -87,9 +87,8 @@ const PACKET_OVERHEAD = 64;
 export class EngineBacklogs implements EngineBacklogWatch {
   readonly #options: EngineBacklogOptions;
   readonly #guard: SlowConsumerGuard<Connection>;
-  readonly #connections = new WeakMap<EngineSocket, Connection>();
-  /** Connections whose wire was written to around Engine.IO and that wait for it to drain. */
-  readonly #awaitingDrain = new WeakSet<Connection>();
+  /** By Engine.IO socket (what a transport writing around Engine.IO knows a connection by). */
+  readonly #connections = new WeakMap<object, Connection>();
 
   constructor(options: EngineBacklogOptions) {
     this.#options = options;
@@ -118,7 +117,7 @@ export class EngineBacklogs implements EngineBacklogWatch {
         if (onPacket) socket.on("packetCreate", countOnly);
         return;
       }
-      const connection: Connection = { socket, queued: 0 };
+      const connection: Connection = { socket, queued: 0, awaitingDrain: false };
       this.#connections.set(socket, connection);
       socket.on("packetCreate", (packet) => {
         const bytes = PACKET_OVERHEAD + sizes.of(packet.data);
@@ -143,18 +142,19 @@ export class EngineBacklogs implements EngineBacklogWatch {
   }
 
   /**
-   * Something was written to `socket`'s wire without Engine.IO (see `direct-frames.ts`), and `wire` still
-   * holds part of it: the connection is checked after this loop turn, and its time over the soft limit
-   * starts again once the wire has drained (what Engine.IO's `flush` means for the packets it writes).
+   * Something was written to the wire of Engine.IO socket `socket` without Engine.IO (see
+   * `direct-frames.ts`), and `wire` still holds part of it: the connection is checked after this loop turn,
+   * and its time over the soft limit starts again once the wire has drained (what Engine.IO's `flush`
+   * means for the packets it writes).
    */
-  wroteAround(socket: EngineSocket, wire: DrainingWire): void {
+  wroteAround(socket: object, wire: DrainingWire): void {
     const connection = this.#connections.get(socket);
     if (connection === undefined) return;
     this.#guard.touch(connection);
-    if (this.#awaitingDrain.has(connection)) return;
-    this.#awaitingDrain.add(connection);
+    if (connection.awaitingDrain) return;
+    connection.awaitingDrain = true;
     wire.once("drain", () => {
-      this.#awaitingDrain.delete(connection);
+      connection.awaitingDrain = false;
       this.#guard.restart(connection);
     });
   }
@@ -173,6 +173,8 @@ interface Connection {
   readonly socket: EngineSocket;
   /** Bytes in the Engine.IO `writeBuffer`. */
   queued: number;
+  /** Written to around Engine.IO, and waiting for its wire to drain. */
+  awaitingDrain: boolean;
 }
 
 /**

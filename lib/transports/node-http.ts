@@ -22,11 +22,10 @@ import {
   BACKPRESSURE_CLOSE_REASON,
   SlowConsumerLog,
 } from "./backpressure.ts";
-import { type EngineConnection, FrameWriter, withDirectFrames } from "./direct-frames.ts";
+import { FrameWriter, withDirectFrames } from "./direct-frames.ts";
 import {
   EngineBacklogs,
   type EngineServer,
-  type EngineSocket,
   type EngineTransport,
   type EngineWire,
 } from "./engine-backlogs.ts";
@@ -48,9 +47,7 @@ export function prepareNodeHttpTransport(context: TransportContext): PreparedTra
   const log = new SlowConsumerLog(context.logger);
   const wire = new WsWire(limits.drainTimeout);
   const backlogs = new EngineBacklogs({ limits, log, wire });
-  const writer = new FrameWriter((connection: EngineConnection, tcp) =>
-    backlogs.wroteAround(connection as unknown as EngineSocket, tcp)
-  );
+  const writer = new FrameWriter((connection, tcp) => backlogs.wroteAround(connection, tcp));
   return {
     adapter: {
       // An adapter the app plugged delivers through its own `broadcast` (which may publish to its other
